@@ -1,3 +1,4 @@
 export * from './errors.js';
 export * from './units.js';
 export * from './types.js';
+export * from './secret.js';
