@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './units.js';
 export * from './types.js';
 export * from './secret.js';
+export * from './password.js';
