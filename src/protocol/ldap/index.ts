@@ -1,0 +1,1 @@
+export { escapeFilterValue, eqFilter, escapeDnValue, parseDn, normalizeDn, type Rdn } from './escape.js';
