@@ -9,6 +9,7 @@ import { ImapFlow } from 'imapflow';
 import type { DovecotInfo, LabInfo } from './types.js';
 import { LAB_DOMAIN } from './types.js';
 import { addPerson, type LabPerson } from './slapd.js';
+import { waitForMailUser } from './dovecot.js';
 import { addCalendarUser, putEvent, icalUtc } from './radicale.js';
 
 const FIRST = ['Anna', 'Ben', 'Clara', 'David', 'Eva', 'Felix', 'Greta', 'Hugo', 'Ines', 'Jonas', 'Katja', 'Lars', 'Mia', 'Noah', 'Olga', 'Paul', 'Rosa', 'Sven', 'Tara', 'Uwe', 'Vera', 'Wim', 'Xenia', 'Yannick', 'Zoe', 'Amir', 'Bea', 'Chen', 'Dana', 'Emil'];
@@ -101,8 +102,13 @@ async function fillCalendar(lab: LabInfo, p: SeedPerson, index: number): Promise
 /** Seeds LDAP, Dovecot and Radicale; returns the people it made. */
 export async function seedLab(lab: LabInfo, opts: SeedOptions = {}): Promise<SeedPerson[]> {
   const people = demoPeople(opts.peoplePerSystem ?? 30);
-  for (const p of people) {
-    appendFileSync(lab.dovecot[p.system].passwdFile, `${p.address}:{PLAIN}${p.password}::::::\n`);
+  // One append per Dovecot, then wait until it has re-read the file (it checks
+  // the passwd-file's mtime at most once a second).
+  for (const system of ['legacy', 'cloud'] as const) {
+    const mine = people.filter((p) => p.system === system);
+    if (mine.length === 0) continue;
+    appendFileSync(lab.dovecot[system].passwdFile, mine.map((p) => `${p.address}:{PLAIN}${p.password}::::::\n`).join(''));
+    await waitForMailUser(lab.dovecot[system], mine[mine.length - 1]!.address);
   }
   const work: Promise<unknown>[] = [];
   for (const [i, p] of people.entries()) {
