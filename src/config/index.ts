@@ -1,0 +1,10 @@
+/** The configuration subsystem: load once, frozen, hand out slices. */
+export { loadConfig, parseConfig, formatConfigError, formatIssue } from './load.js';
+export { printConfig } from './print.js';
+export { configReference, configKeys } from './reference.js';
+export { ConfigErrors, type ConfigErrorCode } from './errors.js';
+export type {
+  Config, ConfigBody, ConfigIssue, SystemConfig, SmtpEndpoint, ImapEndpoint, ImapAdmin, LdapEndpoint, CaldavEndpoint,
+  GatewayConfig, MigrationConfig, WebConfig, WebUser, DirectoryConfig, ProbesConfig, ProbeMailbox, CalendarConfig,
+  CheckConfig, StoreConfig, ListenAddress, FolderRule, TlsMode,
+} from './types.js';

@@ -1,0 +1,198 @@
+/**
+ * The resolved configuration, as every subsystem sees it. Produced only by
+ * schema.ts (through load.ts) and deeply frozen, hence readonly throughout.
+ * Durations are milliseconds, sizes are bytes, paths are absolute, secrets are
+ * `Secret`s (redacted when printed).
+ */
+import type { Secret } from '../core/index.js';
+
+export type TlsMode = 'none' | 'starttls' | 'implicit';
+
+export interface SmtpEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly protocol: 'smtp' | 'lmtp';
+  readonly tls: TlsMode;
+  /** bytes */
+  readonly maxMessageSize?: number;
+}
+
+export interface ImapAdmin {
+  readonly user: string;
+  readonly password: Secret;
+  /** master: Dovecot style login "<user>*<admin>"; authzid: SASL PLAIN authorization identity. */
+  readonly mode: 'master' | 'authzid';
+}
+
+export interface ImapEndpoint {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: TlsMode;
+  readonly admin?: ImapAdmin;
+  /** bytes */
+  readonly appendLimit?: number;
+}
+
+export interface LdapEndpoint {
+  readonly url: string;
+  readonly bindDn?: string;
+  readonly password?: Secret;
+  readonly baseDn: string;
+  readonly filter: string;
+  readonly contactsDn?: string;
+  readonly startTls: boolean;
+  readonly flavor: 'openldap' | 'ad' | 'domino';
+  readonly attributes?: Readonly<Record<string, string>>;
+}
+
+export interface CaldavEndpoint {
+  readonly url: string;
+  readonly user?: string;
+  readonly password?: Secret;
+  /** a person's calendar home under url, with {address} {local} {domain} */
+  readonly home: string;
+}
+
+export interface SystemConfig {
+  readonly name: string;
+  readonly smtp?: SmtpEndpoint;
+  readonly imap?: ImapEndpoint;
+  readonly ldap?: LdapEndpoint;
+  /** absolute path of a CSV file: address,name,aliases */
+  readonly users?: string;
+  /** absolute path of an LDIF file */
+  readonly ldif?: string;
+  readonly caldav?: CaldavEndpoint;
+  readonly freebusyUrl?: string;
+  /** accept self-signed / unverifiable certificates from this system */
+  readonly tlsInsecure?: boolean;
+}
+
+export interface StoreConfig {
+  /** absolute path */
+  readonly sqlite?: string;
+  readonly postgres?: string;
+}
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface GatewayConfig {
+  readonly listen: readonly ListenAddress[];
+  readonly spool: string;
+  readonly relayNetworks: readonly string[];
+  readonly maxMessageSize: number;
+  readonly hopLimit: number;
+  readonly retry: {
+    readonly schedule: readonly number[];
+    readonly maxAge: number;
+    readonly warnAfter: number;
+  };
+  readonly external?: { readonly host: string; readonly port: number; readonly tls: TlsMode };
+  readonly routing: {
+    readonly mode: 'central' | 'chaining' | 'selective';
+    readonly overflowSystem?: string;
+    readonly routingDomains?: Readonly<Record<string, string>>;
+  };
+  readonly tls?: { readonly cert: string; readonly key: string };
+  readonly auth?: boolean;
+  readonly pickup?: string;
+  readonly trackingRetention: number;
+  readonly hostname?: string;
+}
+
+export interface FolderRule {
+  readonly from: string;
+  readonly to: string;
+}
+
+export interface MigrationConfig {
+  readonly from: string;
+  readonly to: string;
+  readonly users?: string;
+  readonly concurrency: number;
+  readonly deleteOnTarget: boolean;
+  readonly skipDeleted: boolean;
+  readonly folders?: {
+    readonly include?: readonly string[];
+    readonly exclude?: readonly string[];
+    readonly rules?: readonly FolderRule[];
+  };
+  readonly maxMessageSize?: number;
+  readonly schedule?: string;
+}
+
+export interface WebUser {
+  readonly name: string;
+  readonly passwordHash: string;
+}
+
+export interface WebConfig {
+  readonly listen: ListenAddress;
+  readonly users: readonly WebUser[];
+  readonly metrics: { readonly public: boolean };
+  readonly freebusy?: { readonly allowNetworks?: readonly string[]; readonly token?: Secret };
+}
+
+export interface DirectoryConfig {
+  readonly interval: number;
+  readonly deleteThreshold: number;
+  readonly conflictWinner?: readonly string[];
+}
+
+export interface ProbeMailbox {
+  readonly address: string;
+  readonly password?: Secret;
+}
+
+export interface ProbesConfig {
+  readonly interval: number;
+  readonly mailboxes?: Readonly<Record<string, ProbeMailbox>>;
+}
+
+export interface CalendarConfig {
+  readonly cacheTtl: number;
+  readonly timeout: number;
+  readonly windowBack: number;
+  readonly windowForward: number;
+  readonly maxWindow: number;
+  readonly maxInstances: number;
+}
+
+export interface CheckConfig {
+  readonly timeout: number;
+}
+
+/** Everything the schema produces; load.ts adds file and dir. */
+export interface ConfigBody {
+  readonly organization: string;
+  readonly domains: readonly string[];
+  readonly store: StoreConfig;
+  readonly systems: Readonly<Record<string, SystemConfig>>;
+  readonly gateway?: GatewayConfig;
+  readonly migration?: MigrationConfig;
+  readonly web: WebConfig;
+  readonly directory: DirectoryConfig;
+  readonly probes: ProbesConfig;
+  readonly calendar: CalendarConfig;
+  readonly check: CheckConfig;
+}
+
+export interface Config extends ConfigBody {
+  /** absolute path of the configuration file */
+  readonly file: string;
+  /** its folder; relative paths in the file resolve against it */
+  readonly dir: string;
+}
+
+/** One problem in a configuration file. */
+export interface ConfigIssue {
+  file: string;
+  /** dotted key path, array items by index: "gateway.listen.0.port"; "" for the whole file */
+  path: string;
+  /** plain English */
+  reason: string;
+  line?: number;
+}
