@@ -1,0 +1,1 @@
+export { createWebServer, type WebDeps, type WebServer } from './server.js';

@@ -1,0 +1,39 @@
+/**
+ * The HTTP listener (fastify). For now: /healthz (process up), /readyz (store and
+ * listeners ready) and /metrics (Prometheus text; only when web.metrics.public is
+ * set, since the console's login does not exist yet and the contract says no
+ * route other than these answers without a session). The console, API and
+ * free/busy routes are added here by their subsystems.
+ */
+import Fastify from 'fastify';
+import type { Logger, Metrics } from '../observe/index.js';
+
+export interface WebDeps {
+  log: Logger;
+  metrics: Metrics;
+  /** Reasons the process is not ready; empty when it is. */
+  notReady: () => string[];
+  metricsPublic: boolean;
+}
+
+export type WebServer = ReturnType<typeof createWebServer>;
+
+export function createWebServer(deps: WebDeps) {
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'web' }), disableRequestLogging: true, genReqId: () => Math.random().toString(36).slice(2, 10) });
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_req, reply) => {
+    const reasons = deps.notReady();
+    return reply.code(reasons.length ? 503 : 200).send({ ok: reasons.length === 0, reasons });
+  });
+  app.get('/metrics', async (_req, reply) => {
+    if (!deps.metricsPublic) return reply.code(401).send({ error: 'metrics need web.metrics.public: true (console login is not available yet)' });
+    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not found' }));
+  // Never a stack trace to a peer: errors are logged once here and answered generically.
+  app.setErrorHandler((err, req, reply) => {
+    req.log.error({ event: 'service.crashed', err }, 'request failed');
+    return reply.code(500).send({ error: 'internal error' });
+  });
+  return app;
+}
