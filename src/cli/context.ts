@@ -36,3 +36,8 @@ export async function openStoreFor(ctx: Context): Promise<Store> {
   logEvent(ctx.log, 'store.opened', { dialect: store.dialect, version: await store.migrationVersion() }, undefined, ctx.metrics);
   return store;
 }
+
+/** probes.mailboxes as "system -> probe address", for logins that need a real mailbox. */
+export function probeUsers(config: Config): Record<string, string> {
+  return Object.fromEntries(Object.entries(config.probes.mailboxes ?? {}).map(([system, m]) => [system, m.address]));
+}

@@ -10,6 +10,7 @@ import { registerCheck } from './commands/check.js';
 import { registerConfig } from './commands/config.js';
 import { registerPasswd } from './commands/passwd.js';
 import { registerServe } from './commands/serve.js';
+import { registerFreeBusy } from './commands/freebusy.js';
 
 export function buildProgram(): Command {
   const program = new Command('mailbridge')
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerCheck(program);
   registerConfig(program);
   registerServe(program);
+  registerFreeBusy(program);
   registerPasswd(program);
   for (const c of program.commands) c.exitOverride();
   return program;

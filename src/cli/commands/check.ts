@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../core/index.js';
 import { runChecks, formatCheckReport } from '../../check/index.js';
 import { logEvent } from '../../observe/index.js';
-import { createContext, type GlobalOptions } from '../context.js';
+import { createContext, probeUsers, type GlobalOptions } from '../context.js';
 import { printJson, printText } from '../output.js';
 
 export function registerCheck(program: Command): void {
@@ -12,7 +12,7 @@ export function registerCheck(program: Command): void {
     .option('--system <name...>', 'check only these systems')
     .action(async (opts: { json?: boolean; system?: string[] }) => {
       const ctx = createContext(program.opts<GlobalOptions>(), { quiet: true });
-      const report = await runChecks({ systems: ctx.config.systems, timeoutMs: ctx.config.check.timeout }, { only: opts.system });
+      const report = await runChecks({ systems: ctx.config.systems, timeoutMs: ctx.config.check.timeout }, { only: opts.system, probeUsers: probeUsers(ctx.config) });
       for (const r of report.results) {
         logEvent(ctx.log, r.ok ? 'check.endpoint.ok' : 'check.endpoint.failed', { system: r.system, endpoint: r.endpoint, latencyMs: r.latencyMs, code: r.error?.code });
       }

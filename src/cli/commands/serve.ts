@@ -8,11 +8,14 @@ import type { Command } from 'commander';
 import { runChecks, type CheckReport } from '../../check/index.js';
 import { logEvent } from '../../observe/index.js';
 import { createWebServer } from '../../web/index.js';
-import { createContext, openStoreFor, type Context, type GlobalOptions } from '../context.js';
+import { buildFreeBusyBroker } from './freebusy.js';
+import { createContext, openStoreFor, probeUsers, type Context, type GlobalOptions } from '../context.js';
 import type { Store } from '../../store/index.js';
 
 async function checkOnce(ctx: Context, store: Store): Promise<CheckReport> {
-  const report = await runChecks({ systems: ctx.config.systems, timeoutMs: ctx.config.check.timeout });
+  // No made-up probe logins on a schedule: Dovecot slows every later login from
+  // our address after each failed one, which would slow migration logins too.
+  const report = await runChecks({ systems: ctx.config.systems, timeoutMs: ctx.config.check.timeout }, { probeUsers: probeUsers(ctx.config), madeUpProbe: false });
   for (const r of report.results) {
     ctx.metrics.checkUp.set({ system: r.system, endpoint: r.endpoint }, r.ok ? 1 : 0);
     ctx.metrics.checkLatency.observe({ endpoint: r.endpoint }, r.latencyMs / 1000);
@@ -31,11 +34,13 @@ export function registerServe(program: Command): void {
       logEvent(ctx.log, 'service.starting', { config: ctx.config.file }, undefined, ctx.metrics);
       const store = await openStoreFor(ctx);
       let storeOpen = true;
+      const freebusy = buildFreeBusyBroker(ctx);
       const web = createWebServer({
         log: ctx.log,
         metrics: ctx.metrics,
         metricsPublic: ctx.config.web.metrics.public,
         notReady: () => (storeOpen ? [] : ['store closed']),
+        freebusy: { broker: freebusy, access: ctx.config.web.freebusy, metrics: ctx.metrics },
       });
       const { host, port } = ctx.config.web.listen;
       await web.listen({ host, port });
@@ -56,6 +61,7 @@ export function registerServe(program: Command): void {
       });
       clearInterval(timer);
       await web.close();
+      freebusy.close();
       await running;
       storeOpen = false;
       await store.close();
