@@ -5,8 +5,9 @@
  * route other than these answers without a session). The console, API and
  * free/busy routes are added here by their subsystems.
  */
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { Logger, Metrics } from '../observe/index.js';
+import { registerFreeBusyRoutes, type FreeBusyRouteDeps } from './freebusy-routes.js';
 
 export interface WebDeps {
   log: Logger;
@@ -14,12 +15,14 @@ export interface WebDeps {
   /** Reasons the process is not ready; empty when it is. */
   notReady: () => string[];
   metricsPublic: boolean;
+  /** GET /freebusy/{address}, POST /freebusy (issue 6); absent: no free/busy routes. */
+  freebusy?: FreeBusyRouteDeps;
 }
 
 export type WebServer = ReturnType<typeof createWebServer>;
 
 export function createWebServer(deps: WebDeps) {
-  const app = Fastify({ loggerInstance: deps.log.child({ component: 'web' }), disableRequestLogging: true, genReqId: () => Math.random().toString(36).slice(2, 10) });
+  const app = Fastify({ loggerInstance: deps.log.child({ component: 'web' }), logController: new LogController({ disableRequestLogging: true }), genReqId: () => Math.random().toString(36).slice(2, 10) });
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {
     const reasons = deps.notReady();
@@ -29,6 +32,7 @@ export function createWebServer(deps: WebDeps) {
     if (!deps.metricsPublic) return reply.code(401).send({ error: 'metrics need web.metrics.public: true (console login is not available yet)' });
     return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
+  if (deps.freebusy) registerFreeBusyRoutes(app, deps.freebusy);
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not found' }));
   // Never a stack trace to a peer: errors are logged once here and answered generically.
   app.setErrorHandler((err, req, reply) => {
