@@ -6,6 +6,7 @@
  * counted; each must start with a dn line.
  */
 import { readFile } from 'node:fs/promises';
+import { parsePeopleCsv } from '../core/index.js';
 import { checkFailure } from './errors.js';
 import type { Probe } from './probe.js';
 
@@ -15,40 +16,12 @@ export interface UsersCsv {
   firstAddress?: string;
 }
 
-/** Splits one CSV line (RFC 4180 quoting: "a, b" and "" inside quotes). */
-export function splitCsvLine(line: string): string[] | null {
-  const out: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') { field += '"'; i++; } else if (c === '"') quoted = false; else field += c;
-    } else if (c === '"' && field.trim() === '') { quoted = true; field = ''; } else if (c === ',') { out.push(field.trim()); field = ''; } else field += c;
-  }
-  if (quoted) return null;
-  out.push(field.trim());
-  return out;
-}
-
-/** Pure: counts the data rows, or says which line is wrong. */
+/** Pure: counts the data rows, or says which line is wrong (the one parser in core). */
 export function parseUsersCsv(text: string): { ok: true; value: UsersCsv } | { ok: false; reason: string } {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  let rows = 0;
-  let header = false;
-  let firstAddress: string | undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line.trim() === '' || line.trimStart().startsWith('#')) continue;
-    const fields = splitCsvLine(line);
-    if (!fields) return { ok: false, reason: `line ${i + 1}: unterminated quote` };
-    const first = fields[0]!;
-    if (rows === 0 && !header && first.toLowerCase() === 'address') { header = true; continue; }
-    if (!/^[^@\s]+@[^@\s]+$/.test(first)) return { ok: false, reason: `line ${i + 1}: "${first.slice(0, 80)}" is not an address` };
-    firstAddress ??= first;
-    rows++;
-  }
-  return { ok: true, value: { rows, header, ...(firstAddress ? { firstAddress } : {}) } };
+  const parsed = parsePeopleCsv(text);
+  if (!parsed.ok) return { ok: false, reason: `line ${parsed.line}: ${parsed.reason}` };
+  const first = parsed.rows[0]?.address;
+  return { ok: true, value: { rows: parsed.rows.length, header: parsed.header, ...(first ? { firstAddress: first } : {}) } };
 }
 
 export async function readUsersCsv(path: string): Promise<UsersCsv> {

@@ -3,3 +3,4 @@ export * from './units.js';
 export * from './types.js';
 export * from './secret.js';
 export * from './password.js';
+export * from './csv.js';
