@@ -1,0 +1,118 @@
+/**
+ * The directory's rows in the store: loads what the plan compares against and
+ * applies a plan's store writes in one transaction. Dialect-neutral Kysely.
+ */
+import type { Kysely } from 'kysely';
+import type { Database, Repos, Store } from '../store/index.js';
+import { contactKey, entryKey, type Plan, type StoredContactLite, type StoredEntryLite, type StoredUserLite } from './plan.js';
+import type { Conflict } from './types.js';
+
+const CHUNK = 200;
+
+function parseList(text: string): string[] {
+  try { return JSON.parse(text) as string[]; } catch { return []; }
+}
+
+export async function loadState(store: Store): Promise<{
+  users: Map<string, StoredUserLite>; entries: Map<string, StoredEntryLite>; contacts: Map<string, StoredContactLite>;
+}> {
+  const users = new Map<string, StoredUserLite>();
+  for (const r of await store.db.selectFrom('users')
+    .select(['address', 'display_name', 'aliases', 'home_system', 'source_system', 'source_id', 'content_hash', 'migration_state']).execute()) {
+    users.set(r.address, {
+      address: r.address, displayName: r.display_name, aliases: parseList(r.aliases), homeSystem: r.home_system,
+      sourceSystem: r.source_system, sourceId: r.source_id, contentHash: r.content_hash, migrationState: r.migration_state,
+    });
+  }
+  const entries = new Map<string, StoredEntryLite>();
+  for (const r of await store.db.selectFrom('directory_entries').select(['system', 'source_id', 'content_hash']).execute()) {
+    entries.set(entryKey(r.system, r.source_id), { system: r.system, sourceId: r.source_id, contentHash: r.content_hash });
+  }
+  const contacts = new Map<string, StoredContactLite>();
+  for (const r of await store.db.selectFrom('directory_contacts').select(['system', 'address', 'dn', 'content_hash']).execute()) {
+    contacts.set(contactKey(r.system, r.address), { system: r.system, address: r.address, dn: r.dn, contentHash: r.content_hash });
+  }
+  return { users, entries, contacts };
+}
+
+export const conflictKey = (c: Conflict): string => `${c.kind}|${c.address}|${c.subject ?? ''}`;
+
+export interface StoreWriteCounts { users: number; entries: number; contactRows: number; conflicts: number }
+
+/** Store writes of a plan; contact rows only for the contacts whose directory writes succeeded. */
+export async function applyToStore(
+  store: Store, plan: Plan, contactRowsDone: Plan['contactAdds'], contactRowsGone: { system: string; address: string }[], now: number,
+): Promise<StoreWriteCounts> {
+  return store.transaction(async (tx, repos) => {
+    const n: StoreWriteCounts = { users: 0, entries: 0, contactRows: 0, conflicts: 0 };
+    // Deletes first, then upserts, then a second try for records whose alias was still
+    // held by another record changed later in the same run (an alias moving from A to
+    // B): the unified set has each alias once, so the retry indexes it.
+    for (const a of plan.userDeletes) { await repos.users.remove(a); n.users++; }
+    const retry: Plan['userUpserts'] = [];
+    const upsert = async (p: Plan['userUpserts'][number]) => {
+      const e = p.entry;
+      n.users++;
+      return repos.users.upsert({
+        address: p.address, homeSystem: p.home.system, displayName: e.displayName, aliases: p.aliases,
+        attributes: e.attributes, sourceSystem: e.system, sourceId: e.sourceId, contentHash: p.contentHash,
+      });
+    };
+    for (const p of plan.userUpserts) if ((await upsert(p)).aliasConflicts.length > 0) retry.push(p);
+    for (const p of retry) await upsert(p);
+    n.entries = await writeEntries(tx, plan, now);
+    for (const c of contactRowsDone) {
+      const row = { dn: c.dn, source_system: c.contact.sourceSystem, content_hash: c.contact.contentHash, updated_at: now };
+      await tx.insertInto('directory_contacts').values({ system: c.system, address: c.contact.address, ...row, created_at: now })
+        .onConflict((oc) => oc.columns(['system', 'address']).doUpdateSet(row)).execute();
+      n.contactRows++;
+    }
+    for (const g of contactRowsGone) {
+      await tx.deleteFrom('directory_contacts').where('system', '=', g.system).where('address', '=', g.address).execute();
+      n.contactRows++;
+    }
+    n.conflicts = await writeConflicts(tx, repos, plan.conflicts, now);
+    return n;
+  });
+}
+
+async function writeEntries(tx: Kysely<Database>, plan: Plan, now: number): Promise<number> {
+  let n = 0;
+  for (let i = 0; i < plan.entryUpserts.length; i += CHUNK) {
+    const rows = plan.entryUpserts.slice(i, i + CHUNK).map((e) => ({
+      system: e.system, source_id: e.sourceId, address: e.address, aliases: JSON.stringify(e.aliases),
+      display_name: e.displayName, attributes: JSON.stringify(e.attributes), origins: JSON.stringify({ ...e.origins, ...(e.dn ? { dn: e.dn } : {}) }),
+      content_hash: e.contentHash, change_mark: e.changeMark ?? null, first_seen: now, last_seen: now,
+    }));
+    await tx.insertInto('directory_entries').values(rows).onConflict((oc) => oc.columns(['system', 'source_id']).doUpdateSet((eb) => ({
+      address: eb.ref('excluded.address'), aliases: eb.ref('excluded.aliases'), display_name: eb.ref('excluded.display_name'),
+      attributes: eb.ref('excluded.attributes'), origins: eb.ref('excluded.origins'), content_hash: eb.ref('excluded.content_hash'),
+      change_mark: eb.ref('excluded.change_mark'), last_seen: eb.ref('excluded.last_seen'),
+    }))).execute();
+    n += rows.length;
+  }
+  for (const e of plan.entryDeletes) {
+    await tx.deleteFrom('directory_entries').where('system', '=', e.system).where('source_id', '=', e.sourceId).execute();
+    n++;
+  }
+  return n;
+}
+
+/** Open conflicts: new ones inserted, resolved ones removed, unchanged ones cost no write. */
+async function writeConflicts(tx: Kysely<Database>, _repos: Repos, conflicts: readonly Conflict[], now: number): Promise<number> {
+  const old = new Map((await tx.selectFrom('directory_conflicts').select(['key', 'detail', 'winner']).execute()).map((r) => [r.key, r]));
+  const want = new Map(conflicts.map((c) => [conflictKey(c), c]));
+  let n = 0;
+  for (const [key, c] of want) {
+    const prev = old.get(key);
+    if (prev && prev.detail === c.detail && prev.winner === c.winner) continue;
+    const row = { kind: c.kind, address: c.address, systems: JSON.stringify(c.systems), winner: c.winner, detail: c.detail, last_seen: now };
+    await tx.insertInto('directory_conflicts').values({ key, ...row, first_seen: now })
+      .onConflict((oc) => oc.column('key').doUpdateSet(row)).execute();
+    n++;
+  }
+  for (const key of old.keys()) {
+    if (!want.has(key)) { await tx.deleteFrom('directory_conflicts').where('key', '=', key).execute(); n++; }
+  }
+  return n;
+}
