@@ -1,0 +1,138 @@
+// The overview page: traffic lights per system and endpoint, worst first, kept
+// current by server-sent events (GET /api/events) without reloading.
+import { action, ago, el, getJson, getSession } from './api.js';
+
+const LABEL = { green: 'ok', red: 'failed', grey: 'unknown' };
+let session = null;
+let lastOverview = null;
+let source = null;
+
+function light(colour, text) {
+  return el('span', { class: `light light-${colour}`, 'data-light': colour }, text ?? LABEL[colour]);
+}
+
+function renderSummary(o) {
+  const box = document.getElementById('summary');
+  const red = o.problems.filter((p) => p.light === 'red').length;
+  const grey = o.problems.length - red;
+  const headline = o.problems.length === 0
+    ? 'Every endpoint answered at the last check.'
+    : [red ? `${red} endpoint${red > 1 ? 's' : ''} failing` : '', grey ? `${grey} unknown` : ''].filter(Boolean).join(', ');
+  const list = el('ul', { class: 'problems' });
+  for (const p of o.problems) {
+    list.append(el('li', { class: `problem problem-${p.light}` },
+      light(p.light),
+      el('a', { href: `#${p.anchor}` }, `${p.system} ${p.endpoint}`),
+      el('span', { class: 'detail' }, p.detail)));
+  }
+  box.replaceChildren(
+    el('p', { class: `headline headline-${o.light}`, 'data-light': o.light, id: 'overall' }, light(o.light), ' ', headline),
+    ...(o.problems.length ? [list] : []),
+  );
+}
+
+function renderSystems(o) {
+  const cards = o.systems.map((s) => {
+    const rows = s.endpoints.map((e) => el('tr', { id: `ep-${s.name}-${e.endpoint}`.replace(/[^A-Za-z0-9_-]/g, '_'), class: 'endpoint', 'data-system': s.name, 'data-endpoint': e.endpoint, 'data-light': e.light },
+      el('td', {}, light(e.light)),
+      el('th', { scope: 'row' }, e.endpoint),
+      el('td', { class: 'detail' }, e.detail),
+      el('td', { class: 'num' }, e.latencyMs == null ? '' : `${e.latencyMs} ms`),
+      el('td', { class: 'when', 'data-at': e.checkedAt ?? '' }, ago(e.checkedAt))));
+    return el('article', { class: `card card-${s.light}`, 'data-system': s.name, 'data-light': s.light },
+      el('h3', {}, light(s.light, ''), ' ', s.name),
+      el('table', { class: 'table' }, el('tbody', {}, ...rows)));
+  });
+  document.getElementById('systems').replaceChildren(...cards);
+}
+
+function renderSubsystem(id, view) {
+  const panel = document.getElementById(id);
+  const title = panel.querySelector('h2').textContent;
+  const body = view.available
+    ? el('p', {}, light(view.light), ' ', view.summary, view.run ? el('span', { class: 'muted' }, ` (${ago(view.run.finishedAt ?? view.run.startedAt)})`) : '')
+    : el('p', { class: 'muted', 'data-available': 'false' }, view.note);
+  panel.replaceChildren(el('h2', {}, title), body);
+}
+
+function render(o) {
+  lastOverview = o;
+  document.getElementById('org').textContent = o.organization;
+  renderSummary(o);
+  renderSystems(o);
+  renderSubsystem('sub-gateway', o.subsystems.gateway);
+  renderSubsystem('sub-directory', o.subsystems.directory);
+  renderSubsystem('sub-migration', o.subsystems.migration);
+  setLive('live', `updated ${new Date(o.generatedAt).toLocaleTimeString()}`);
+}
+
+function setLive(state, text) {
+  const live = document.getElementById('live');
+  live.className = `live live-${state}`;
+  live.textContent = text;
+}
+
+async function renderAudit() {
+  const { entries } = await getJson('/api/audit?limit=15');
+  const rows = entries.map((a) => el('tr', {},
+    el('td', { class: 'when' }, ago(a.at)), el('td', {}, a.actor), el('td', {}, a.action), el('td', { class: 'muted' }, a.details?.ip ?? '')));
+  document.querySelector('#audit tbody').replaceChildren(...rows);
+}
+
+function connect() {
+  source?.close();
+  source = new EventSource('/api/events');
+  source.addEventListener('overview', (e) => render(JSON.parse(e.data)));
+  source.addEventListener('logout', () => window.location.assign('/login'));
+  source.addEventListener('error', () => {
+    setLive('down', 'reconnecting…');
+    // EventSource retries by itself, except after an answer that is not a stream
+    // (a 401 once the session has ended): then ask whether we are still logged in.
+    if (source.readyState === EventSource.CLOSED) {
+      void getSession().then((s) => (s ? setTimeout(connect, 3000) : window.location.assign('/login')), () => setTimeout(connect, 3000));
+    }
+  });
+}
+
+async function recheck() {
+  const button = document.getElementById('recheck');
+  button.disabled = true;
+  button.textContent = 'Checking…';
+  try {
+    const r = await action('/api/checks/run', session.csrfToken);
+    button.textContent = `Checked ${r.endpoints} in ${(r.durationMs / 1000).toFixed(1)} s`;
+    render(await getJson('/api/overview'));
+    await renderAudit();
+  } catch (err) {
+    button.textContent = `Check failed: ${err.message}`;
+  } finally {
+    button.disabled = false;
+    setTimeout(() => { button.textContent = 'Check now'; }, 4000);
+  }
+}
+
+async function logout() {
+  try {
+    await action('/api/logout', session.csrfToken);
+  } finally {
+    window.location.assign('/login');
+  }
+}
+
+async function main() {
+  session = await getSession();
+  if (!session) {
+    window.location.assign('/login');
+    return;
+  }
+  document.getElementById('user').textContent = session.user;
+  document.getElementById('recheck').addEventListener('click', () => void recheck());
+  document.getElementById('logout').addEventListener('click', () => void logout());
+  render(await getJson('/api/overview'));
+  await renderAudit();
+  connect();
+  // Keep the "… ago" columns honest between updates.
+  setInterval(() => { if (lastOverview) renderSystems(lastOverview); }, 10_000);
+}
+
+void main();
