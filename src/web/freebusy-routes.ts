@@ -60,6 +60,22 @@ function reqLog(req: FastifyRequest): Logger {
   return req.log as unknown as Logger;
 }
 
+/** The attendees and window of a POST body (throws CALENDAR_ADDRESS_INVALID / CALENDAR_WINDOW_INVALID). */
+function postRequest(broker: FreeBusyBroker, input: unknown): { attendees: string[]; window: Window } {
+  const body = (input && typeof input === 'object' ? input : {}) as Record<string, unknown>;
+  const raw = typeof body.attendees === 'string' ? [body.attendees] : body.attendees;
+  if (!Array.isArray(raw) || raw.length === 0 || !raw.every((a) => typeof a === 'string')) {
+    throw new MbError(CalendarErrors.CALENDAR_ADDRESS_INVALID, 'the body must be JSON with "attendees": a non-empty list of addresses');
+  }
+  if (raw.length > broker.maxAttendees) {
+    throw new MbError(CalendarErrors.CALENDAR_ADDRESS_INVALID, `at most ${broker.maxAttendees} attendees per request`);
+  }
+  for (const k of ['start', 'end'] as const) {
+    if (body[k] !== undefined && typeof body[k] !== 'string') throw new MbError(CalendarErrors.CALENDAR_WINDOW_INVALID, `${k} must be an ISO 8601 string`);
+  }
+  return { attendees: raw as string[], window: broker.window({ start: body.start as string | undefined, end: body.end as string | undefined }) };
+}
+
 /** Outlook publishes and looks up "<address>.vfb"; some clients add ".ics". */
 function addressOf(param: string): string {
   return param.replace(/\.(vfb|ics)$/i, '');
@@ -111,27 +127,15 @@ async function routes<L extends FastifyBaseLogger>(app: App<L>, deps: FreeBusyRo
   });
 
   app.post<{ Body: unknown }>('/freebusy', { onRequest: guard }, async (req, reply) => {
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    let window: Window;
-    let attendees: string[];
+    let parsed: { attendees: string[]; window: Window };
     try {
-      const raw = typeof body.attendees === 'string' ? [body.attendees] : body.attendees;
-      if (!Array.isArray(raw) || raw.length === 0 || !raw.every((a) => typeof a === 'string')) {
-        throw new MbError(CalendarErrors.CALENDAR_ADDRESS_INVALID, 'the body must be JSON with "attendees": a non-empty list of addresses');
-      }
-      if (raw.length > deps.broker.maxAttendees) {
-        throw new MbError(CalendarErrors.CALENDAR_ADDRESS_INVALID, `at most ${deps.broker.maxAttendees} attendees per request`);
-      }
-      attendees = raw as string[];
-      for (const k of ['start', 'end'] as const) {
-        if (body[k] !== undefined && typeof body[k] !== 'string') throw new MbError(CalendarErrors.CALENDAR_WINDOW_INVALID, `${k} must be an ISO 8601 string`);
-      }
-      window = deps.broker.window({ start: body.start as string | undefined, end: body.end as string | undefined });
+      parsed = postRequest(deps.broker, req.body);
     } catch (err) {
       const r = badRequest(reply, err);
       if (r) return r;
       throw err;
     }
+    const { attendees, window } = parsed;
     const ans = await deps.broker.lookup(attendees, window, reqLog(req));
     void reply.header('cache-control', 'private, max-age=0');
     if (wantsJson(req.headers.accept, true)) return reply.send(answerJson(ans));

@@ -70,8 +70,9 @@ export function registerFreeBusy(program: Command): void {
         try {
           window = broker.window({ start: opts.start, end: opts.end });
         } catch (err) {
-          if (MbError.is(err)) throw new CommandExit(ExitCode.badUsage, `mailbridge: ${err.message}`);
-          throw err;
+          if (!MbError.is(err)) throw err;
+          if (opts.json) printJson({ ok: false, error: { code: err.code, message: err.message } });
+          throw new CommandExit(ExitCode.badUsage, `mailbridge: ${err.message}`);
         }
         const ans = await broker.lookup([address], window);
         const a = ans.attendees[0]!;
