@@ -14,7 +14,7 @@ import type { AttendeeFreeBusy, AttendeeStatus, FreeBusyAnswer, FreeBusySource, 
 import { resolveWindow, type WindowLimits } from './window.js';
 
 export interface BrokerOptions extends WindowLimits {
-  resolver: { resolve(address: string): Resolution };
+  resolver: { resolve(address: string): Resolution | Promise<Resolution> };
   /** By system name; a system without an entry has no calendar source. */
   sources: ReadonlyMap<string, FreeBusySource>;
   /** Per-source timeout, ms (also the time limit for busy-time computation). */
@@ -82,7 +82,7 @@ export class FreeBusyBroker {
   }
 
   /** Which system serves an address (throws CALENDAR_ADDRESS_INVALID when it is not an address). */
-  resolve(address: string): Resolution {
+  async resolve(address: string): Promise<Resolution> {
     return this.#o.resolver.resolve(address);
   }
 
@@ -99,7 +99,7 @@ export class FreeBusyBroker {
     const asked = address.trim().toLowerCase();
     let res: Resolution;
     try {
-      res = this.#o.resolver.resolve(address);
+      res = await this.#o.resolver.resolve(address);
     } catch (err) {
       return this.#failed({ address: asked }, err, log, false);
     }

@@ -7,7 +7,7 @@ import type { Config } from '../config/index.js';
 import type { Logger, Metrics } from '../observe/index.js';
 import { FreeBusyBroker } from './broker.js';
 import { CaldavSource } from './caldav-source.js';
-import { PersonResolver, parseUsersCsv, type SystemPeople } from './people.js';
+import { DirectoryFirstResolver, PersonResolver, parseUsersCsv, type DirectoryLookup, type SystemPeople } from './people.js';
 import type { FreeBusySource } from './types.js';
 import { FreeBusyUrlSource } from './url-source.js';
 
@@ -19,6 +19,8 @@ export type CalendarConfigSlice = Pick<Config, 'systems' | 'domains' | 'calendar
 export interface BuildDeps {
   /** Per system, the text of its users CSV (systems without `users` are absent). */
   usersCsv: Readonly<Record<string, string>>;
+  /** The unified directory, asked first when given. */
+  directory?: DirectoryLookup;
   log: Logger;
   metrics?: Metrics;
   now?: () => number;
@@ -58,7 +60,7 @@ export function buildResolver(config: CalendarConfigSlice, usersCsv: Readonly<Re
 export function buildBroker(config: CalendarConfigSlice, deps: BuildDeps): FreeBusyBroker {
   const c = config.calendar;
   return new FreeBusyBroker({
-    resolver: buildResolver(config, deps.usersCsv),
+    resolver: deps.directory ? new DirectoryFirstResolver(deps.directory, buildResolver(config, deps.usersCsv)) : buildResolver(config, deps.usersCsv),
     sources: buildSources(config, deps.now),
     timeout: c.timeout, cacheTtl: c.cacheTtl,
     windowBack: c.windowBack, windowForward: c.windowForward, maxWindow: c.maxWindow,

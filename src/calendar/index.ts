@@ -8,7 +8,7 @@ export type {
 } from './types.js';
 export { CalendarErrors, type CalendarErrorCode } from './errors.js';
 export { parseInstant, resolveWindow, type WindowLimits } from './window.js';
-export { PersonResolver, parseUsersCsv, normalizeAddress, type Resolution, type SystemPeople, type UserRow } from './people.js';
+export { PersonResolver, DirectoryFirstResolver, parseUsersCsv, normalizeAddress, type DirectoryLookup, type Resolution, type SystemPeople, type UserRow } from './people.js';
 export { FreeBusyBroker, type BrokerOptions } from './broker.js';
 export { CaldavSource, type CaldavSourceOptions } from './caldav-source.js';
 export { FreeBusyUrlSource, type UrlSourceOptions } from './url-source.js';

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { MbError } from '../core/errors.js';
-import { PersonResolver, normalizeAddress, parseUsersCsv } from './people.js';
+import { DirectoryFirstResolver, PersonResolver, normalizeAddress, parseUsersCsv } from './people.js';
 
 describe('parseUsersCsv', () => {
   it('reads rows with and without a header, quoted names and both alias separators', () => {
@@ -50,4 +50,18 @@ describe('PersonResolver', () => {
     const res = r.resolve('x@legacy.example.com');
     assert.equal(res.kind === 'system' && res.system, 'legacy');
   });
+});
+
+it('the unified directory answers first; the users CSV and domain rules cover the rest', async () => {
+  const csv = new PersonResolver([{ name: 'legacy', hasSource: true, users: [{ address: 'old@example.com', name: 'Old', aliases: [] }] }, { name: 'cloud', hasSource: true }], ['example.com']);
+  const asked: string[] = [];
+  const r = new DirectoryFirstResolver(async (a) => {
+    asked.push(a);
+    return a === 'moved@example.com' || a === 'alias@example.com' ? { system: 'cloud', primary: 'moved@example.com' } : null;
+  }, csv);
+  assert.deepEqual(await r.resolve('Alias@Example.com'), { kind: 'system', system: 'cloud', person: { address: 'moved@example.com', local: 'moved', domain: 'example.com' }, via: 'directory' });
+  assert.deepEqual(asked, ['alias@example.com'], 'asked with the normalized address');
+  const fallback = await r.resolve('old@example.com');
+  assert.equal(fallback.kind === 'system' && fallback.via, 'users');
+  await assert.rejects(async () => r.resolve('not an address'), /not an address/);
 });

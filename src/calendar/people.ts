@@ -35,7 +35,7 @@ export interface SystemPeople {
 }
 
 export type Resolution =
-  | { kind: 'system'; system: string; person: Person; via: 'users' | 'routing-domain' | 'domain' }
+  | { kind: 'system'; system: string; person: Person; via: 'directory' | 'users' | 'routing-domain' | 'domain' }
   | { kind: 'unknown'; reason: string };
 
 const ADDRESS = /^[^@\s/\\<>"]+@[^@\s/\\<>"]+$/;
@@ -95,5 +95,24 @@ export class PersonResolver {
       ? `it is in no users list, and its domain fits ${this.#unlisted.join(' and ')} alike`
       : 'it is in no users list and its domain names no single system';
     return { kind: 'unknown', reason: `${asked.address} is not a user of any system: ${why}` };
+  }
+}
+
+/** The unified directory's answer for an address: home system and primary address. */
+export type DirectoryLookup = (address: string) => Promise<{ system: string; primary: string } | null>;
+
+/**
+ * The directory first (DESIGN.md: free/busy follows the person's home system,
+ * which a cutover flips), then the users CSV and domain rules for people the
+ * directory does not know (no sync yet, or systems without a directory source).
+ */
+export class DirectoryFirstResolver {
+  constructor(private readonly lookup: DirectoryLookup, private readonly fallback: PersonResolver) {}
+
+  async resolve(address: string): Promise<Resolution> {
+    const asked = normalizeAddress(address);
+    const found = await this.lookup(asked.address);
+    if (found) return { kind: 'system', system: found.system, person: normalizeAddress(found.primary), via: 'directory' };
+    return this.fallback.resolve(address);
   }
 }

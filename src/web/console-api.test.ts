@@ -250,3 +250,35 @@ describe('with a session', () => {
   });
 });
 
+
+describe('free/busy and the console login', () => {
+  test('a logged-in administrator passes the free/busy access check; nobody else does without the token', async (t) => {
+    const { FreeBusyBroker } = await import('../calendar/index.js');
+    const { Secret } = await import('../core/index.js');
+    const store = await openStore({ sqlite: ':memory:' });
+    const broker = new FreeBusyBroker({
+      resolver: { resolve: () => ({ kind: 'unknown', reason: 'nobody here' }) },
+      sources: new Map(), timeout: 1000, cacheTtl: 0, log: silentLogger(),
+      windowBack: 86_400_000, windowForward: 86_400_000 * 7, maxWindow: 86_400_000 * 62,
+    });
+    const app = createWebServer({
+      log: silentLogger(), metrics: createMetrics({ defaults: false }), metricsPublic: false, notReady: () => [],
+      freebusy: { broker, access: { token: new Secret('s3cret-token'), allowNetworks: ['192.0.2.0/24'] } },
+      console: {
+        organization: 'Example Group', users: [{ name: 'admin', passwordHash: hash }],
+        checks: store.checks, audit: store.audit, runs: store.runs, expected: {}, staleAfterMs: 60_000,
+        runChecks: async () => ({ ok: true, endpoints: 0, durationMs: 0 }),
+      },
+    });
+    t.after(async () => { await app.close(); broker.close(); await store.close(); });
+    const url = '/freebusy/someone@example.com';
+    const outsider = await app.inject({ url, remoteAddress: '10.9.9.9' });
+    assert.ok([401, 403].includes(outsider.statusCode), `outsider got ${outsider.statusCode}`);
+    const res = await app.inject({ method: 'POST', url: '/api/login', payload: { name: 'admin', password: PASSWORD }, remoteAddress: '10.9.9.9' });
+    const cookie = String(res.headers['set-cookie'] ?? '').split(';')[0]!;
+    const admin = await app.inject({ url, remoteAddress: '10.9.9.9', headers: { cookie } });
+    assert.equal(admin.statusCode, 404, 'past the access check: the address is simply unknown');
+    const forged = await app.inject({ url, remoteAddress: '10.9.9.9', headers: { cookie: 'mailbridge_session=forged' } });
+    assert.ok([401, 403].includes(forged.statusCode));
+  });
+});

@@ -10,8 +10,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ExitCode, MbError } from '../../core/index.js';
-import { attendeeJson, buildBroker, formatAnswerIcs, type AttendeeFreeBusy, type AttendeeStatus, type FreeBusyBroker } from '../../calendar/index.js';
-import { createContext, type Context, type GlobalOptions } from '../context.js';
+import { resolveRecipient } from '../../directory/index.js';
+import type { Store } from '../../store/index.js';
+import { attendeeJson, buildBroker, type DirectoryLookup, formatAnswerIcs, type AttendeeFreeBusy, type AttendeeStatus, type FreeBusyBroker } from '../../calendar/index.js';
+import { createContext, openStoreFor, type Context, type GlobalOptions } from '../context.js';
 import { CommandExit, printJson, printText } from '../output.js';
 
 const EXIT_BY_STATUS: Readonly<Record<AttendeeStatus, number>> = {
@@ -39,8 +41,19 @@ function readUsersCsv(ctx: Context): Record<string, string> {
   return out;
 }
 
-export function buildFreeBusyBroker(ctx: Context): FreeBusyBroker {
-  return buildBroker(ctx.config, { usersCsv: readUsersCsv(ctx), log: ctx.log, metrics: ctx.metrics });
+/** The unified directory as the calendar's first answer for "where does this person live". */
+export function directoryLookup(store: Store, domains: readonly string[]): DirectoryLookup {
+  return async (address) => {
+    const r = await resolveRecipient(store, address, { domains });
+    return r.kind === 'system' ? { system: r.name, primary: r.record.address } : null;
+  };
+}
+
+export function buildFreeBusyBroker(ctx: Context, store?: Store): FreeBusyBroker {
+  return buildBroker(ctx.config, {
+    usersCsv: readUsersCsv(ctx), log: ctx.log, metrics: ctx.metrics,
+    ...(store ? { directory: directoryLookup(store, ctx.config.domains) } : {}),
+  });
 }
 
 function formatText(a: AttendeeFreeBusy, start: Date, end: Date): string {
@@ -64,7 +77,8 @@ export function registerFreeBusy(program: Command): void {
     .option('--json', 'print one JSON document')
     .action(async (address: string, opts: { start?: string; end?: string; ics?: boolean; json?: boolean }) => {
       const ctx = createContext(program.opts<GlobalOptions>(), { quiet: true });
-      const broker = buildFreeBusyBroker(ctx);
+      const store = await openStoreFor(ctx);
+      const broker = buildFreeBusyBroker(ctx, store);
       try {
         let window;
         try {
@@ -82,6 +96,7 @@ export function registerFreeBusy(program: Command): void {
         process.exitCode = EXIT_BY_STATUS[a.status];
       } finally {
         broker.close();
+        await store.close();
       }
     });
 }
