@@ -1,0 +1,204 @@
+/**
+ * `mailbridge migrate plan | run | verify | status`: the migration engine's
+ * commands (issue 3). Users come from --users FILE, else migration.users, else
+ * --user ADDRESS alone (admin login). Output: text, or one JSON document on
+ * stdout with --json. `run` reports progress on stderr: a status line on a TTY,
+ * JSON lines otherwise (and always with --json), so stdout keeps its one
+ * document. Exit codes: 0 all users fine, 1 a user failed or differs, 3 a system
+ * could not be reached, 2 bad usage.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ExitCode } from '../../core/index.js';
+import type { Config } from '../../config/index.js';
+import {
+  MigrationState, migrateUsers, parseUsersCsv, planUser, verifyUser,
+  type EngineDeps, type MigrationUser, type ProgressEvent, type UserPassReport,
+} from '../../migration/index.js';
+import { createContext, openStoreFor, type Context, type GlobalOptions } from '../context.js';
+import { CommandExit, printJson, printText } from '../output.js';
+
+interface UserOpts { users?: string; user?: string; json?: boolean }
+
+function migrationOf(config: Config): NonNullable<Config['migration']> {
+  const m = config.migration;
+  if (!m) throw new CommandExit(ExitCode.badUsage, `${config.file}: migration: the section is missing (from, to, users)`);
+  for (const key of ['from', 'to'] as const) {
+    if (!config.systems[m[key]]?.imap) {
+      throw new CommandExit(ExitCode.badUsage, `${config.file}: migration.${key}: system ${JSON.stringify(m[key])} has no imap endpoint`);
+    }
+  }
+  return m;
+}
+
+export function loadUsers(config: Config, opts: UserOpts): MigrationUser[] {
+  const file = opts.users ? resolve(opts.users) : config.migration?.users;
+  let users: MigrationUser[] = [];
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new CommandExit(ExitCode.badUsage, `${file}: cannot read the users file (${(err as Error).message})`);
+    }
+    users = parseUsersCsv(text, file);
+  }
+  if (opts.user) {
+    const want = opts.user.toLowerCase();
+    users = users.filter((u) => u.address === want);
+    if (users.length === 0) users = [{ address: want }];
+  }
+  if (users.length === 0) throw new CommandExit(ExitCode.badUsage, 'no users: give --users FILE, --user ADDRESS or migration.users');
+  return users;
+}
+
+function depsFor(ctx: Context, db: EngineDeps['db'], onProgress?: EngineDeps['onProgress']): EngineDeps {
+  const m = migrationOf(ctx.config);
+  // Tuning knob for tests and benchmarks, not a configuration key: messages per FETCH/APPEND batch.
+  const batch = Number.parseInt(process.env.MAILBRIDGE_MIGRATION_BATCH ?? '', 10);
+  return { migration: m, source: ctx.config.systems[m.from]!, target: ctx.config.systems[m.to]!, db, log: ctx.log, metrics: ctx.metrics,
+    ...(onProgress ? { onProgress } : {}), ...(batch > 0 ? { batchMessages: batch } : {}) };
+}
+
+function exitFor(results: { ok: boolean; error?: { unreachable: boolean } }[]): number {
+  if (results.some((r) => r.error?.unreachable)) return ExitCode.unreachable;
+  return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.problemFound;
+}
+
+const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MB`;
+
+/** Progress on stderr: JSON lines for machines, one rewritten line on a TTY. */
+function progressReporter(json: boolean): (e: ProgressEvent) => void {
+  const tty = process.stderr.isTTY === true && !json;
+  const t0 = Date.now();
+  let messages = 0;
+  let bytes = 0;
+  return (e) => {
+    if (e.type === 'messages') { messages += e.messages; bytes += e.bytes; }
+    if (!tty) {
+      const { report: _r, ...rest } = e as ProgressEvent & { report?: unknown };
+      process.stderr.write(`${JSON.stringify({ ...rest, ...(e.type === 'user-end' ? { totals: e.report.totals, error: e.report.error } : {}), at: new Date().toISOString() })}\n`);
+      return;
+    }
+    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
+    const where = e.type === 'user-end' ? `${e.address} ${e.ok ? 'done' : 'FAILED'}` : 'folder' in e ? `${e.address} ${e.folder}` : e.address;
+    process.stderr.write(`\r\x1b[K${messages} msgs ${mb(bytes)} ${(messages / secs).toFixed(0)} msg/s ${mb(bytes / secs)}/s  ${where}`);
+    if (e.type === 'user-end') process.stderr.write('\n');
+  };
+}
+
+function runText(reports: UserPassReport[]): string {
+  const lines: string[] = [];
+  for (const r of reports) {
+    const t = r.totals;
+    lines.push(`${r.ok ? 'ok    ' : 'FAILED'} ${r.address}${r.dryRun ? ' (dry run: would copy)' : ''}: ${t.seen} to copy, ${t.appended} appended (${mb(t.appendedBytes)}), `
+      + `${t.matched} found on the target, ${t.flagsUpdated} flag updates, ${t.deletedOnTarget} deleted on target, ${t.skippedDeleted} \\Deleted skipped`);
+    for (const m of r.merges) lines.push(`       merged into ${m.target}: ${m.sources.join(', ')}`);
+    for (const c of r.collisions) lines.push(`       collision on ${c.target}: ${c.sources.join(', ')} (kept apart)`);
+    for (const x of r.refusals) lines.push(`       refused ${x.folder} uid ${x.uid} (${x.size} bytes): ${x.reason}`);
+    if (r.error) lines.push(`       error ${r.error.code}: ${r.error.message}`);
+  }
+  return lines.join('\n');
+}
+
+export function registerMigrate(program: Command): void {
+  const migrate = program.command('migrate').description('plan, copy, re-sync and verify mailboxes IMAP to IMAP');
+  const users = (c: Command): Command => c.option('--users <file>', 'users CSV (default: migration.users)').option('--user <address>', 'only this user').option('--json', 'print one JSON document');
+
+  users(migrate.command('plan')).description('inventory per user: folders, messages, bytes, target names, known refusals, estimated duration')
+    .action(async (opts: UserOpts) => {
+      const ctx = createContext(program.opts<GlobalOptions>(), { quiet: true });
+      const list = loadUsers(ctx.config, opts);
+      const store = await openStoreFor(ctx);
+      try {
+        const deps = depsFor(ctx, store.db);
+        const plans = [];
+        for (const u of list) plans.push(await planUser(deps, u));
+        if (opts.json) printJson({ ok: plans.every((p) => p.ok), users: plans });
+        else {
+          for (const p of plans) {
+            printText(`${p.address}: ${p.totals.messages} messages, ${mb(p.totals.bytes)}, estimated ${p.estimate.seconds ?? '?'} s`
+              + `${p.error ? ` ERROR ${p.error.message}` : ''}`);
+            for (const f of p.folders) printText(`  ${f.source} -> ${f.target}${f.merged ? ' (merged)' : ''}: ${f.messages} msgs, ${mb(f.bytes)}${f.tooLarge ? `, ${f.tooLarge} over the size limit` : ''}`);
+            for (const c of p.collisions) printText(`  collision on ${c.target}: ${c.sources.join(', ')} (kept apart, suffixed)`);
+            for (const s of p.skipped) printText(`  skipped ${s.source}: ${s.reason}`);
+          }
+          printText(`estimate: ${plans[0]?.estimate.method ?? ''}; NUL bytes and long lines are checked in the sample only`);
+        }
+        process.exitCode = exitFor(plans);
+      } finally {
+        await store.close();
+      }
+    });
+
+  users(migrate.command('run')).description('copy (first pass or delta), resumable, never duplicates')
+    .option('--concurrency <n>', 'users in parallel (default: migration.concurrency)', (v) => Number.parseInt(v, 10))
+    .option('--dry-run', 'show what would be copied; write nothing')
+    .action(async (opts: UserOpts & { concurrency?: number; dryRun?: boolean }) => {
+      const ctx = createContext(program.opts<GlobalOptions>(), { quiet: true });
+      const list = loadUsers(ctx.config, opts);
+      if (opts.concurrency !== undefined && (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)) {
+        throw new CommandExit(ExitCode.badUsage, '--concurrency: expected a whole number of at least 1');
+      }
+      const store = await openStoreFor(ctx);
+      try {
+        const deps = depsFor(ctx, store.db, progressReporter(opts.json === true));
+        const reports = await migrateUsers(deps, list, { concurrency: opts.concurrency ?? deps.migration.concurrency, dryRun: opts.dryRun === true });
+        if (opts.json) printJson({ ok: reports.every((r) => r.ok), users: reports });
+        else printText(runText(reports));
+        process.exitCode = exitFor(reports);
+      } finally {
+        await store.close();
+      }
+    });
+
+  migrate.command('verify').description('compare source and target message by message; exit 1 on any difference')
+    .option('--users <file>', 'users CSV (default: migration.users)').option('--user <address>', 'only this user').option('--json', 'print one JSON document')
+    .action(async (opts: UserOpts) => {
+      const ctx = createContext(program.opts<GlobalOptions>(), { quiet: true });
+      const list = loadUsers(ctx.config, opts);
+      const store = await openStoreFor(ctx);
+      try {
+        const deps = depsFor(ctx, store.db);
+        const results = [];
+        for (const u of list) results.push(await verifyUser(deps, u));
+        if (opts.json) printJson({ ok: results.every((r) => r.ok), users: results });
+        else {
+          for (const r of results) {
+            printText(`${r.ok ? 'ok    ' : 'DIFFER'} ${r.address}: ${r.folders.reduce((n, f) => n + f.equal, 0)} equal, ${r.normalized.length} normalized by the target, ${r.differences.length} differences`);
+            for (const d of r.differences) printText(`  ${d.kind} ${d.folder}${d.sourceUid ? ` source uid ${d.sourceUid}` : ''}${d.targetUid ? ` target uid ${d.targetUid}` : ''}: ${d.detail}`);
+            if (r.error) printText(`  error ${r.error.code}: ${r.error.message}`);
+          }
+        }
+        process.exitCode = exitFor(results);
+      } finally {
+        await store.close();
+      }
+    });
+
+  migrate.command('status').description('per user: state, passes, last pass, counts, errors').option('--json', 'print one JSON document')
+    .action(async (opts: { json?: boolean }) => {
+      const ctx = createContext(program.opts<GlobalOptions>(), { quiet: true });
+      const store = await openStoreFor(ctx);
+      try {
+        const state = new MigrationState(store.db);
+        const rows = await state.users();
+        const users = await Promise.all(rows.map(async (r) => ({
+          address: r.address, state: r.state, passes: r.passes,
+          lastPass: r.finished_at ? new Date(r.finished_at).toISOString() : null,
+          counts: JSON.parse(r.counts) as Record<string, number>, error: r.error,
+          refused: (await state.refusals(r.address)).map((x) => ({ folder: x.source_folder, uid: x.source_uid, size: x.size, reason: x.detail })),
+        })));
+        if (opts.json) printJson({ users });
+        else if (users.length === 0) printText('no migration has run yet');
+        else {
+          for (const u of users) {
+            printText(`${u.address}: ${u.state}, ${u.passes} pass(es), last ${u.lastPass ?? '-'}, appended ${u.counts.appended ?? 0}${u.error ? `, ${u.error}` : ''}`);
+          }
+        }
+      } finally {
+        await store.close();
+      }
+    });
+}

@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { collapseCrRuns, contentId, copyableFlags, headerBlock, messageId, sameFlags } from './content.js';
+
+test('collapseCrRuns: runs of CR before LF become one CR; lone CR runs stay', () => {
+  assert.equal(collapseCrRuns(Buffer.from('a\r\r\nb\r\r\r\nc\r\rd\r\n')).toString(), 'a\r\nb\r\nc\r\rd\r\n');
+  const plain = Buffer.from('a\r\nb\r\n');
+  assert.equal(collapseCrRuns(plain), plain);
+});
+
+test('headerBlock and messageId: folded header, LF or CRLF', () => {
+  const m = Buffer.from('Subject: x\r\nMessage-ID:\r\n <abc@x>\r\n\r\nbody\r\n\r\nmore');
+  assert.equal(headerBlock(m).toString(), 'Subject: x\r\nMessage-ID:\r\n <abc@x>\r\n\r\n');
+  assert.equal(messageId(headerBlock(m)), '<abc@x>');
+  assert.equal(messageId(Buffer.from('Subject: y\n\n')), undefined);
+  assert.equal(headerBlock(Buffer.from('no body')).toString(), 'no body');
+});
+
+test('contentId: a CR-normalized copy has the same key and normalized hash', () => {
+  const a = contentId(Buffer.from('Message-ID: <1@x>\r\n\r\nx\r\r\ny\r\n'));
+  const b = contentId(Buffer.from('Message-ID: <1@x>\r\n\r\nx\r\ny\r\n'));
+  assert.notEqual(a.sha256, b.sha256);
+  assert.equal(a.normalizedSha256, b.sha256);
+  assert.equal(a.key, b.key);
+  assert.equal(a.messageId, '<1@x>');
+});
+
+test('copyableFlags never keeps \\Recent, drops \\Deleted unless asked', () => {
+  assert.deepEqual(copyableFlags(['\\Seen', '\\Recent', '\\Deleted', '$Forwarded']), ['$Forwarded', '\\Seen']);
+  assert.deepEqual(copyableFlags(['\\Deleted'], true), ['\\Deleted']);
+  assert.ok(sameFlags(['\\Seen', 'a'], ['A', '\\seen']));
+  assert.ok(!sameFlags(['\\Seen'], []));
+});

@@ -1,0 +1,154 @@
+/**
+ * The copy loop of one folder: batches of UIDs fetched in one UID FETCH
+ * (BODY.PEEK[]), each batch's intents written to the store, the APPENDs spread
+ * over several target connections, then the results written. The next batch is
+ * fetched while the current one is appended, and a batch is bounded in messages
+ * and bytes, so memory stays flat whatever the mailbox size.
+ *
+ * Crash safety: a message is an 'intent' (with its content key) before its
+ * APPEND and 'done' (with the APPENDUID) after; a restart finds an intent's
+ * message on the target by content instead of appending it twice (sync-folder).
+ */
+import type { ImapFlow } from 'imapflow';
+import { contentId, copyableFlags } from './content.js';
+import { fetchBodies, type AppendOutcome, type MessageMeta } from './imap-ops.js';
+import type { MessageWrite, MigrationState } from './state.js';
+import type { FolderCounts, Refusal } from './types.js';
+
+export interface CopyContext {
+  address: string;
+  /** Source wire name (state key). */
+  sourceWire: string;
+  /** The target folder: wire name and UTF-8 path (imapflow). */
+  target: AppendFolder;
+  source: ImapFlow;
+  appenders: readonly Appender[];
+  state: MigrationState;
+  counts: FolderCounts;
+  refusals: Refusal[];
+  /** Local size limit (migration.maxMessageSize, the target's APPENDLIMIT). */
+  maxSize?: number;
+  /** Reconcile: find the message on the target by content before appending (returns the target UID). */
+  match?: (body: Buffer, meta: MessageMeta) => Promise<number | undefined>;
+  onBatch?: (messages: number, bytes: number) => void;
+  batchMessages?: number;
+  batchBytes?: number;
+}
+
+/** Splits metas into batches bounded in count and bytes (a large message is a batch of its own). */
+export function batches(metas: readonly MessageMeta[], maxCount: number, maxBytes: number): MessageMeta[][] {
+  const out: MessageMeta[][] = [];
+  let cur: MessageMeta[] = [];
+  let bytes = 0;
+  for (const m of metas) {
+    if (cur.length > 0 && (cur.length >= maxCount || bytes + m.size > maxBytes)) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(m);
+    bytes += m.size;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+export interface AppendFolder { wire: string; path: string }
+
+/** Something that APPENDs: a pipelined connection (appender.ts) or an imapflow session. */
+export interface Appender {
+  append(folder: AppendFolder, body: Buffer, flags: string[], date?: Date): Promise<AppendOutcome>;
+  /** Several messages in one command (MULTIAPPEND), outcomes in order. */
+  appendMany?(folder: AppendFolder, items: { body: Buffer; flags: string[]; date?: Date }[]): Promise<AppendOutcome[]>;
+}
+
+interface Pending { meta: MessageMeta; body: Buffer; flags: string[]; write: MessageWrite }
+
+/** Records one APPEND's outcome. */
+function settle(ctx: CopyContext, p: Pending, r: AppendOutcome, results: MessageWrite[]): void {
+  if (r.ok) {
+    results.push({ ...p.write, state: 'done', targetUid: r.uid });
+    ctx.counts.appended++;
+    ctx.counts.appendedBytes += p.body.length;
+  } else {
+    results.push({ ...p.write, state: 'refused', detail: r.reason });
+    ctx.counts.refused++;
+    ctx.refusals.push({ folder: ctx.sourceWire, uid: p.meta.uid, size: p.meta.size, reason: r.reason });
+  }
+}
+
+/**
+ * The batch is split into one contiguous chunk per appender; a chunk goes out
+ * as one MULTIAPPEND where offered, else as separate (pipelined or queued) APPENDs.
+ */
+async function appendBatch(ctx: CopyContext, pending: Pending[]): Promise<MessageWrite[]> {
+  const results: MessageWrite[] = [];
+  const n = ctx.appenders.length;
+  const size = Math.ceil(pending.length / n);
+  await Promise.all(ctx.appenders.map(async (a, i) => {
+    const chunk = pending.slice(i * size, (i + 1) * size);
+    if (chunk.length === 0) return;
+    if (a.appendMany) {
+      const rs = await a.appendMany(ctx.target, chunk.map((p) => ({ body: p.body, flags: p.flags, ...(p.meta.internalDate ? { date: p.meta.internalDate } : {}) })));
+      chunk.forEach((p, j) => settle(ctx, p, rs[j]!, results));
+      return;
+    }
+    await Promise.all(chunk.map(async (p) => settle(ctx, p, await a.append(ctx.target, p.body, p.flags, p.meta.internalDate), results)));
+  }));
+  return results;
+}
+
+/** Prepares one fetched batch: local refusals, reconcile matches, intents for the rest. */
+async function prepare(ctx: CopyContext, batch: MessageMeta[], bodies: Map<number, Buffer>): Promise<{ pending: Pending[]; settled: MessageWrite[] }> {
+  const pending: Pending[] = [];
+  const settled: MessageWrite[] = [];
+  for (const meta of batch) {
+    const body = bodies.get(meta.uid);
+    const flags = copyableFlags(meta.flags);
+    if (!body) {
+      // Expunged between the metadata FETCH and this one: nothing to copy.
+      continue;
+    }
+    const id = contentId(body);
+    const write: MessageWrite = { uid: meta.uid, state: 'intent', size: body.length, sha256: id.sha256, key: id.key, flags };
+    const matched = ctx.match ? await ctx.match(body, meta) : undefined;
+    if (matched !== undefined) {
+      settled.push({ ...write, state: 'done', targetUid: matched });
+      ctx.counts.matched++;
+      continue;
+    }
+    pending.push({ meta, body, flags, write });
+  }
+  return { pending, settled };
+}
+
+/** Copies `metas` (already filtered: not done, not \Deleted-skipped) into the target folder. */
+export async function copyMessages(ctx: CopyContext, metas: readonly MessageMeta[]): Promise<void> {
+  const wanted: MessageMeta[] = [];
+  const tooBig: MessageWrite[] = [];
+  for (const m of metas) {
+    if (ctx.maxSize !== undefined && m.size > ctx.maxSize) {
+      const reason = `larger than the limit (${m.size} > ${ctx.maxSize} bytes)`;
+      tooBig.push({ uid: m.uid, state: 'refused', size: m.size, flags: copyableFlags(m.flags), detail: reason });
+      ctx.counts.refused++;
+      ctx.refusals.push({ folder: ctx.sourceWire, uid: m.uid, size: m.size, reason });
+    } else wanted.push(m);
+  }
+  await ctx.state.writeMessages(ctx.address, ctx.sourceWire, tooBig);
+  const list = batches(wanted, ctx.batchMessages ?? 200, ctx.batchBytes ?? 24 * 1024 * 1024);
+  let fetching = list[0] ? fetchBodies(ctx.source, list[0].map((m) => m.uid)) : undefined;
+  for (let i = 0; i < list.length; i++) {
+    const bodies = await fetching!;
+    const batch = list[i]!;
+    // Fetch the next batch on the source while this one is appended on the target.
+    fetching = list[i + 1] ? fetchBodies(ctx.source, list[i + 1]!.map((m) => m.uid)) : undefined;
+    // Keep the pipeline's promise observed even if this batch throws first.
+    fetching?.catch(() => undefined);
+    const { pending, settled } = await prepare(ctx, batch, bodies);
+    await ctx.state.writeMessages(ctx.address, ctx.sourceWire, [...settled, ...pending.map((p) => p.write)]);
+    const results = await appendBatch(ctx, pending);
+    await ctx.state.writeMessages(ctx.address, ctx.sourceWire, results);
+    ctx.onBatch?.(batch.length, pending.reduce((n, p) => n + p.body.length, 0));
+  }
+}
+

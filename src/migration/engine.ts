@@ -1,0 +1,301 @@
+/**
+ * One pass over users: per user, open the source (EXAMINE only) and target
+ * sessions through the admin login, plan the folders, create them on the target,
+ * and sync folder after folder. Users run `concurrency` at a time; a user's
+ * failure is recorded with its reason and the others go on.
+ */
+import type { ImapFlow } from 'imapflow';
+import { MbError, describeError } from '../core/index.js';
+import type { MigrationConfig, SystemConfig } from '../config/index.js';
+import { logEvent, type Logger, type Metrics } from '../observe/index.js';
+import type { Kysely } from 'kysely';
+import type { Database } from '../store/index.js';
+import { MigrationErrors } from './errors.js';
+import { clientPath, ensureTargetFolders, planUserFolders, targetInfo } from './folders.js';
+import { appendMessage, fetchMeta } from './imap-ops.js';
+import { authFor, closeSession, openSession } from './session.js';
+import { PipelinedAppender } from './appender.js';
+import { backoffFor, classifyFailure } from './retry.js';
+import type { Appender } from './copier.js';
+import { MigrationState } from './state.js';
+import { syncFolder } from './sync-folder.js';
+import { verifyTarget, type UserVerify } from './verify.js';
+import { ESTIMATE_METHOD, estimateSeconds, inventoryFolder, measureSample, type PlanFolder, type SampleResult } from './plan.js';
+import { addCounts, emptyCounts, type MigrationUser, type ProgressEvent, type UserPassReport } from './types.js';
+
+export interface EngineDeps {
+  migration: MigrationConfig;
+  source: SystemConfig;
+  target: SystemConfig;
+  db: Kysely<Database>;
+  log: Logger;
+  metrics?: Metrics;
+  onProgress?: (e: ProgressEvent) => void;
+  /** Target connections per user that APPEND in parallel. */
+  appendConnections?: number;
+  /** Messages per FETCH/APPEND batch (default 200). */
+  batchMessages?: number;
+  /** Attempts after a dropped connection or throttling (default 3), first backoff (default 1 s), and the clock's sleep. */
+  retries?: number;
+  retryBaseMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export function endpoints(deps: Pick<EngineDeps, 'source' | 'target'>): { source: NonNullable<SystemConfig['imap']>; target: NonNullable<SystemConfig['imap']> } {
+  const s = deps.source.imap;
+  const t = deps.target.imap;
+  if (!s || !t) {
+    throw new MbError(MigrationErrors.MIGRATION_NOT_CONFIGURED,
+      `migration needs imap on both systems: systems.${s ? deps.target.name : deps.source.name}.imap is missing`);
+  }
+  return { source: s, target: t };
+}
+
+export function openSide(deps: Pick<EngineDeps, 'source' | 'target'>, user: MigrationUser, side: 'source' | 'target'): Promise<ImapFlow> {
+  const sys = side === 'source' ? deps.source : deps.target;
+  const login = side === 'source' ? user.source : user.target;
+  return openSession({ endpoint: endpoints(deps)[side], system: sys.name, address: user.address,
+    ...(login ? { login } : {}), ...(sys.tlsInsecure ? { tlsInsecure: true } : {}) });
+}
+
+function appendLimit(deps: EngineDeps, target: ImapFlow): number | undefined {
+  const limits = [deps.migration.maxMessageSize, deps.target.imap?.appendLimit];
+  const cap = target.capabilities.get('APPENDLIMIT');
+  if (typeof cap === 'number' && cap > 0) limits.push(cap);
+  const set = limits.filter((n): n is number => typeof n === 'number');
+  return set.length > 0 ? Math.min(...set) : undefined;
+}
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function closeAll(sessions: ImapFlow[], closers: (() => void)[]): Promise<void> {
+  for (const c of closers.splice(0)) c();
+  await Promise.all(sessions.splice(0).map(closeSession));
+}
+
+/** One attempt at the pass; a retry after a dropped connection runs it again and resumes from the stored state. */
+async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassReport, state: MigrationState, log: Logger,
+  sessions: ImapFlow[], closers: (() => void)[]): Promise<void> {
+  const source = await openSide(deps, user, 'source');
+  sessions.push(source);
+  const control = await openSide(deps, user, 'target');
+  sessions.push(control);
+  const info = await targetInfo(control);
+  const { plan } = await planUserFolders(source, info, deps.migration);
+  report.merges = plan.merges.map((x) => ({ target: x.target, sources: x.sources }));
+  report.collisions = plan.collisions;
+  if (report.dryRun) {
+    await dryRun(report, source, plan.mappings, state, user.address);
+    return;
+  }
+  await ensureTargetFolders(control, info, plan);
+  const { appenders, close } = await openAppenders(deps, user, control);
+  closers.push(close);
+  const maxSize = appendLimit(deps, control);
+  for (const m of plan.mappings) {
+    deps.onProgress?.({ type: 'folder', address: user.address, folder: m.display.source, target: m.display.target, total: 0 });
+    const r = await syncFolder({ address: user.address, source, control, appenders, state, log, skipDeleted: deps.migration.skipDeleted,
+      deleteOnTarget: deps.migration.deleteOnTarget, ...(maxSize !== undefined ? { maxSize } : {}),
+      ...(deps.batchMessages ? { batchMessages: deps.batchMessages } : {}),
+      onBatch: (folder, messages, bytes) => deps.onProgress?.({ type: 'messages', address: user.address, folder, messages, bytes }) }, m);
+    report.folders.push(r.report);
+    report.refusals.push(...r.refusals);
+    addCounts(report.totals, r.report);
+    logEvent(log, 'migration.folder.synced', { folder: m.display.source, target: m.display.target, mode: r.report.mode,
+      appended: r.report.appended, matched: r.report.matched, flags: r.report.flagsUpdated }, undefined, deps.metrics);
+  }
+  for (const r of report.refusals) logEvent(log, 'migration.message.refused', { folder: r.folder, uid: r.uid, size: r.size, reason: r.reason }, undefined, deps.metrics);
+  report.ok = report.refusals.length === 0;
+}
+
+/**
+ * The APPEND side: pipelined connections when the target offers LITERAL+ (see
+ * appender.ts), else imapflow sessions (one command in flight each).
+ */
+async function openAppenders(deps: EngineDeps, user: MigrationUser, control: ImapFlow): Promise<{ appenders: Appender[]; close: () => void }> {
+  const n = Math.max(1, deps.appendConnections ?? 2);
+  if (control.capabilities.has('LITERAL+')) {
+    const ep = endpoints(deps).target;
+    const auth = authFor({ endpoint: ep, system: deps.target.name, address: user.address, ...(user.target ? { login: user.target } : {}) });
+    const pipes: PipelinedAppender[] = [];
+    try {
+      for (let i = 0; i < n; i++) pipes.push(await PipelinedAppender.open(ep, { user: auth.user, pass: auth.pass ?? '', ...(auth.authzid ? { authzid: auth.authzid } : {}) }, deps.target.tlsInsecure === true));
+    } catch (err) {
+      for (const p of pipes) p.close();
+      throw err;
+    }
+    return { appenders: pipes.map((p) => ({ append: (f, b, fl, d) => p.append(f.wire, b, fl, d), appendMany: (f, items) => p.appendMany(f.wire, items) })), close: () => { for (const p of pipes) p.close(); } };
+  }
+  const conns = [control];
+  for (let i = 1; i < n; i++) conns.push(await openSide(deps, user, 'target'));
+  return {
+    appenders: conns.map((c) => ({ append: (f, b, fl, d) => appendMessage(c, f.path, b, fl, d) })),
+    close: () => { for (const c of conns.slice(1)) void closeSession(c); },
+  };
+}
+
+export async function migrateUser(deps: EngineDeps, user: MigrationUser, opts: { dryRun?: boolean } = {}): Promise<UserPassReport> {
+  const started = Date.now();
+  const state = new MigrationState(deps.db);
+  const log = deps.log.child({ job: 'migrate', mailbox: user.address });
+  const report: UserPassReport = { address: user.address, ok: true, dryRun: opts.dryRun === true, folders: [], totals: emptyCounts(),
+    refusals: [], merges: [], collisions: [], ms: 0 };
+  deps.onProgress?.({ type: 'user-start', address: user.address });
+  logEvent(log, 'migration.user.started', { dryRun: report.dryRun }, undefined, deps.metrics);
+  const prev = await state.user(user.address);
+  if (!report.dryRun) await state.setUser(user.address, { state: 'copying', started_at: started, error: null, passes: (prev?.passes ?? 0) + 1 });
+  for (let attempt = 0; ; attempt++) {
+    const sessions: ImapFlow[] = [];
+    const closers: (() => void)[] = [];
+    try {
+      await onePass(deps, user, report, state, log, sessions, closers);
+      delete report.error;
+      break;
+    } catch (err) {
+      report.ok = false;
+      const decision = classifyFailure(err);
+      const unreachable = decision.action === 'retry';
+      report.error = { code: MbError.is(err) ? err.code : MigrationErrors.MIGRATION_IMAP_FAILED, message: describeError(err), unreachable };
+      const retries = deps.retries ?? 3;
+      if (decision.action === 'retry' && attempt < retries && !report.dryRun) {
+        const wait = backoffFor(decision, attempt, deps.retryBaseMs ?? 1000);
+        report.retries = (report.retries ?? 0) + 1;
+        logEvent(log, 'migration.user.retrying', { attempt: attempt + 1, rule: decision.rule, waitMs: wait, reason: report.error.message }, undefined, deps.metrics);
+        await closeAll(sessions, closers);
+        await (deps.sleep ?? defaultSleep)(wait);
+        continue;
+      }
+      logEvent(log, 'migration.user.failed', { code: report.error.code, reason: report.error.message, rule: decision.rule }, undefined, deps.metrics);
+      break;
+    } finally {
+      await closeAll(sessions, closers);
+    }
+  }
+  report.ms = Date.now() - started;
+  if (!report.dryRun) {
+    await state.setUser(user.address, {
+      state: report.error ? 'failed' : 'synced', finished_at: Date.now(), counts: JSON.stringify({ ...report.totals, folders: report.folders.length }),
+      error: report.error ? report.error.message : report.refusals.length > 0 ? `${report.refusals.length} message(s) refused by the target` : null,
+    });
+  }
+  logEvent(log, 'migration.user.finished', { ok: report.ok, ...report.totals, ms: report.ms }, undefined, deps.metrics);
+  deps.onProgress?.({ type: 'user-end', address: user.address, ok: report.ok, report });
+  return report;
+}
+
+async function dryRun(report: UserPassReport, source: ImapFlow, mappings: { source: string; target: string; display: { source: string; target: string }; merged?: boolean }[],
+  state: MigrationState, address: string): Promise<void> {
+  for (const m of mappings) {
+    await source.mailboxOpen(clientPath(m.source), { readOnly: true });
+    const stored = await state.folder(address, m.source);
+    const fresh = await fetchMeta(source, (stored?.highest_uid ?? 0) + 1, false);
+    const c = emptyCounts();
+    c.seen = fresh.length;
+    report.folders.push({ source: m.display.source, target: m.display.target, mode: stored ? 'delta' : 'copy', ...(m.merged ? { merged: true } : {}), ...c });
+    addCounts(report.totals, c);
+  }
+}
+
+/** Runs users `concurrency` at a time; resolves with every report, in input order. */
+export async function migrateUsers(deps: EngineDeps, users: readonly MigrationUser[], opts: { concurrency: number; dryRun?: boolean }): Promise<UserPassReport[]> {
+  const out: UserPassReport[] = new Array<UserPassReport>(users.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.max(1, Math.min(opts.concurrency, users.length)) }, async () => {
+    while (next < users.length) {
+      const i = next++;
+      out[i] = await migrateUser(deps, users[i]!, { dryRun: opts.dryRun === true });
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+/** migrate verify for one user: every mapped target folder compared with its source folders. */
+export async function verifyUser(deps: EngineDeps, user: MigrationUser): Promise<UserVerify> {
+  const state = new MigrationState(deps.db);
+  const out: UserVerify = { address: user.address, ok: true, folders: [], differences: [], normalized: [] };
+  const sessions: ImapFlow[] = [];
+  try {
+    const source = await openSide(deps, user, 'source');
+    sessions.push(source);
+    const target = await openSide(deps, user, 'target');
+    sessions.push(target);
+    const info = await targetInfo(target);
+    const { plan } = await planUserFolders(source, info, deps.migration);
+    const groups = new Map<string, typeof plan.mappings>();
+    for (const m of plan.mappings) groups.set(m.target, [...(groups.get(m.target) ?? []), m]);
+    for (const [t, group] of groups) {
+      if (!info.existing.has(t) && t.toUpperCase() !== 'INBOX') {
+        out.differences.push({ kind: 'missing', folder: group[0]!.display.source, target: group[0]!.display.target, detail: 'target folder does not exist' });
+        continue;
+      }
+      await verifyTarget({ address: user.address, source, target, state, skipDeleted: deps.migration.skipDeleted }, t, group, out);
+    }
+  } catch (err) {
+    const unreachable = MbError.is(err) && err.retry === 'transient';
+    out.error = { code: MbError.is(err) ? err.code : MigrationErrors.MIGRATION_IMAP_FAILED, message: describeError(err), unreachable };
+  } finally {
+    await Promise.all(sessions.map(closeSession));
+  }
+  out.ok = !out.error && out.differences.length === 0;
+  for (const d of out.differences.slice(0, 100)) {
+    logEvent(deps.log.child({ job: 'verify', mailbox: user.address }), 'migration.verify.difference', { ...d }, undefined, deps.metrics);
+  }
+  if (out.ok) {
+    const prev = await state.user(user.address);
+    if (prev && prev.state === 'synced') await state.setUser(user.address, { state: 'verified' });
+  }
+  return out;
+}
+
+export interface UserPlan {
+  address: string;
+  ok: boolean;
+  folders: PlanFolder[];
+  skipped: { source: string; reason: string }[];
+  merges: { target: string; sources: string[] }[];
+  collisions: { target: string; sources: string[] }[];
+  warnings: { source: string; reason: string }[];
+  totals: { messages: number; bytes: number; deleted: number; tooLarge: number };
+  /** Known refusals before copying: over the size limit (all), NUL bytes and long lines (in the sample only). */
+  refusals: { tooLarge: number; nulBytesInSample: number; longLinesInSample: number };
+  sample: SampleResult;
+  estimate: { seconds: number | null; method: string };
+  error?: { code: string; message: string; unreachable: boolean };
+}
+
+/** migrate plan for one user: read-only on the source, LIST only on the target. */
+export async function planUser(deps: EngineDeps, user: MigrationUser, opts: { sampleSize?: number } = {}): Promise<UserPlan> {
+  const out: UserPlan = { address: user.address, ok: true, folders: [], skipped: [], merges: [], collisions: [], warnings: [],
+    totals: { messages: 0, bytes: 0, deleted: 0, tooLarge: 0 }, refusals: { tooLarge: 0, nulBytesInSample: 0, longLinesInSample: 0 },
+    sample: { messages: 0, bytes: 0, ms: 0, nulBytes: 0, longLines: 0 }, estimate: { seconds: null, method: ESTIMATE_METHOD } };
+  const sessions: ImapFlow[] = [];
+  try {
+    const source = await openSide(deps, user, 'source');
+    sessions.push(source);
+    const target = await openSide(deps, user, 'target');
+    sessions.push(target);
+    const { plan } = await planUserFolders(source, await targetInfo(target), deps.migration);
+    Object.assign(out, { skipped: plan.skipped, merges: plan.merges.map((m) => ({ target: m.target, sources: m.sources })), collisions: plan.collisions, warnings: plan.warnings });
+    const maxSize = appendLimit(deps, target);
+    let best: { wire: string; uids: number[] } | undefined;
+    for (const m of plan.mappings) {
+      const inv = await inventoryFolder(source, m.source, maxSize, deps.migration.skipDeleted);
+      out.folders.push({ source: m.display.source, target: m.display.target, reason: m.reason, merged: m.merged === true,
+        messages: inv.messages, bytes: inv.bytes, deleted: inv.deleted, tooLarge: inv.tooLarge });
+      for (const k of ['messages', 'bytes', 'deleted', 'tooLarge'] as const) out.totals[k] += inv[k];
+      if (!best || inv.uids.length > best.uids.length) best = { wire: m.source, uids: inv.uids };
+    }
+    if (best && best.uids.length > 0) {
+      out.sample = await measureSample(source, best.wire, best.uids.slice(-(opts.sampleSize ?? 50)));
+    }
+    out.refusals = { tooLarge: out.totals.tooLarge, nulBytesInSample: out.sample.nulBytes, longLinesInSample: out.sample.longLines };
+    out.estimate.seconds = estimateSeconds(out.sample, out.totals.messages, out.totals.bytes);
+  } catch (err) {
+    out.ok = false;
+    out.error = { code: MbError.is(err) ? err.code : MigrationErrors.MIGRATION_IMAP_FAILED, message: describeError(err), unreachable: MbError.is(err) && err.retry === 'transient' };
+  } finally {
+    await Promise.all(sessions.map(closeSession));
+  }
+  return out;
+}

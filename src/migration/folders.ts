@@ -1,0 +1,99 @@
+/**
+ * Folders of one user: list the source (wire names, delimiter, RFC 6154
+ * attributes, subscriptions), plan the mapping with protocol/imap's planFolders,
+ * and make the target side exist (create, subscribe). imapflow takes and returns
+ * UTF-8 paths and encodes them itself (modified UTF-7, RFC 3501 5.1.3), so wire
+ * names from the plan are decoded before they are handed to it.
+ */
+import type { ImapFlow, ListResponse } from 'imapflow';
+import { MbError } from '../core/index.js';
+import type { MigrationConfig } from '../config/index.js';
+import { decodeMutf7, planFolders, type MappingPlan, type SourceFolder, type SpecialUse } from '../protocol/imap/index.js';
+import { MigrationErrors } from './errors.js';
+
+/** The UTF-8 path imapflow wants for a wire name (a name that is not valid mUTF-7 goes as it is). */
+export function clientPath(wire: string): string {
+  const d = decodeMutf7(wire);
+  return d.ok ? d.value : wire;
+}
+
+function wireName(f: ListResponse): string {
+  return f.pathAsListed || f.path;
+}
+
+export function toSourceFolders(list: readonly ListResponse[]): SourceFolder[] {
+  return list.map((f) => ({
+    path: wireName(f),
+    delimiter: f.delimiter ?? null,
+    // Only what the server announced (RFC 6154), never imapflow's guess from the name:
+    // planFolders applies its own localized-name table and reports why.
+    ...(f.specialUse && f.specialUseSource === 'extension' ? { specialUse: f.specialUse } : {}),
+    flags: [...f.flags],
+    subscribed: f.subscribed,
+  }));
+}
+
+export interface TargetInfo {
+  delimiter: string;
+  specialUse: Partial<Record<SpecialUse, string>>;
+  /** Wire names that exist on the target. */
+  existing: Set<string>;
+  subscribed: Set<string>;
+}
+
+export async function targetInfo(target: ImapFlow): Promise<TargetInfo> {
+  const list = await target.list();
+  const specialUse: Partial<Record<SpecialUse, string>> = {};
+  for (const f of list) {
+    if (f.specialUse && f.specialUseSource === 'extension') specialUse[f.specialUse as SpecialUse] ??= wireName(f);
+  }
+  const inbox = list.find((f) => f.path.toUpperCase() === 'INBOX');
+  return {
+    delimiter: inbox?.delimiter ?? list[0]?.delimiter ?? '/',
+    specialUse,
+    existing: new Set(list.map(wireName)),
+    subscribed: new Set(list.filter((f) => f.subscribed).map(wireName)),
+  };
+}
+
+export interface UserFolders {
+  plan: MappingPlan;
+  sourceDelimiter: string | null;
+}
+
+export async function planUserFolders(source: ImapFlow, target: TargetInfo, cfg: MigrationConfig): Promise<UserFolders> {
+  const list = await source.list();
+  const folders = toSourceFolders(list);
+  const sourceDelimiter = folders.find((f) => f.delimiter)?.delimiter ?? null;
+  const plan = planFolders(folders, {
+    sourceDelimiter,
+    sourcePrefix: '',
+    targetDelimiter: target.delimiter,
+    targetPrefix: '',
+    targetSpecialUse: target.specialUse,
+    ...(cfg.folders?.rules ? { rules: cfg.folders.rules.map((r) => ({ from: r.from, to: r.to })) } : {}),
+    ...(cfg.folders?.include ? { include: [...cfg.folders.include] } : {}),
+    ...(cfg.folders?.exclude ? { exclude: [...cfg.folders.exclude] } : {}),
+  });
+  return { plan, sourceDelimiter };
+}
+
+/** Parents first, so "A/B" exists before "A/B/C" is created on servers that do not create parents. */
+export async function ensureTargetFolders(target: ImapFlow, info: TargetInfo, plan: MappingPlan): Promise<void> {
+  const wanted = [...new Set(plan.mappings.map((m) => m.target))].sort((a, b) => a.length - b.length);
+  for (const wire of wanted) {
+    if (info.existing.has(wire) || wire.toUpperCase() === 'INBOX') continue;
+    try {
+      await target.mailboxCreate(clientPath(wire));
+    } catch (err) {
+      throw new MbError(MigrationErrors.MIGRATION_FOLDER_FAILED, `target folder ${clientPath(wire)} could not be created`, { cause: err });
+    }
+    info.existing.add(wire);
+  }
+  const subscribe = new Set(plan.mappings.filter((m) => m.subscribed).map((m) => m.target));
+  for (const wire of subscribe) {
+    if (info.subscribed.has(wire)) continue;
+    await target.mailboxSubscribe(clientPath(wire));
+    info.subscribed.add(wire);
+  }
+}

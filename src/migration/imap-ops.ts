@@ -1,0 +1,92 @@
+/**
+ * The IMAP reads and writes the engine needs, on top of imapflow. Every source
+ * read is BODY.PEEK / FLAGS on a mailbox opened with EXAMINE (RFC 3501 6.3.2),
+ * so a migration never sets \Seen or any other flag on the source.
+ */
+import type { ImapFlow } from 'imapflow';
+import { MbError, describeError } from '../core/index.js';
+import { contentKeyOf, headerBlock, messageId } from './content.js';
+import { MigrationErrors } from './errors.js';
+
+export interface MessageMeta {
+  uid: number;
+  size: number;
+  flags: string[];
+  internalDate?: Date;
+}
+
+/** UID FETCH lo:* of UID, RFC822.SIZE, FLAGS, INTERNALDATE (lo:* also answers the last message when lo is past it). */
+export async function fetchMeta(client: ImapFlow, lo = 1, withDate = true): Promise<MessageMeta[]> {
+  const out: MessageMeta[] = [];
+  const mailbox = client.mailbox;
+  if (mailbox && mailbox.exists === 0) return out;
+  for await (const m of client.fetch(`${lo}:*`, { uid: true, size: true, flags: true, internalDate: withDate }, { uid: true })) {
+    if (m.uid < lo) continue;
+    out.push({ uid: m.uid, size: m.size ?? 0, flags: [...(m.flags ?? [])], ...(m.internalDate ? { internalDate: new Date(m.internalDate) } : {}) });
+  }
+  return out.sort((a, b) => a.uid - b.uid);
+}
+
+/** FLAGS of messages changed since a MODSEQ (RFC 7162 CHANGEDSINCE), or of all when modseq is undefined. */
+export async function fetchFlags(client: ImapFlow, changedSince?: bigint): Promise<{ uid: number; flags: string[] }[]> {
+  const out: { uid: number; flags: string[] }[] = [];
+  if (client.mailbox && client.mailbox.exists === 0) return out;
+  const opts = changedSince !== undefined ? { uid: true, changedSince } : { uid: true };
+  for await (const m of client.fetch('1:*', { uid: true, flags: true }, opts)) out.push({ uid: m.uid, flags: [...(m.flags ?? [])] });
+  return out;
+}
+
+/** UID FETCH of BODY.PEEK[] for a set of UIDs: the exact bytes (imapflow's `source`). */
+export async function fetchBodies(client: ImapFlow, uids: readonly number[]): Promise<Map<number, Buffer>> {
+  const out = new Map<number, Buffer>();
+  if (uids.length === 0) return out;
+  for await (const m of client.fetch(uids.join(','), { uid: true, source: true }, { uid: true })) {
+    if (m.source) out.set(m.uid, m.source);
+  }
+  return out;
+}
+
+/** Content keys of target messages (UID, RFC822.SIZE, BODY.PEEK[HEADER]) from UID lo on; claimed UIDs left out. */
+export async function targetIndex(client: ImapFlow, lo: number, claimed: ReadonlySet<number>): Promise<Map<string, number[]>> {
+  const index = new Map<string, number[]>();
+  if (client.mailbox && client.mailbox.exists === 0) return index;
+  for await (const m of client.fetch(`${lo}:*`, { uid: true, size: true, headers: true }, { uid: true })) {
+    if (m.uid < lo || claimed.has(m.uid)) continue;
+    const header = headerBlock(m.headers ?? Buffer.alloc(0));
+    const key = contentKeyOf(m.size ?? 0, header, messageId(header));
+    const list = index.get(key);
+    if (list) list.push(m.uid);
+    else index.set(key, [m.uid]);
+  }
+  return index;
+}
+
+export type AppendOutcome = { ok: true; uid: number | null } | { ok: false; reason: string };
+
+/** The server's own words from a failed command, never more than one line. */
+export function serverAnswer(err: unknown): string {
+  const e = err as { responseText?: unknown; responseStatus?: unknown; serverResponseCode?: unknown };
+  if (typeof e.responseText === 'string' && e.responseText) {
+    const code = typeof e.serverResponseCode === 'string' ? `[${e.serverResponseCode}] ` : '';
+    return `${typeof e.responseStatus === 'string' ? e.responseStatus : 'NO'} ${code}${e.responseText}`.split(/\r?\n/)[0]!;
+  }
+  return describeError(err);
+}
+
+/** A NO or BAD to the command itself (the message is refused); anything else is the connection. */
+export function isRefusal(err: unknown): boolean {
+  const s = (err as { responseStatus?: unknown }).responseStatus;
+  return s === 'NO' || s === 'BAD';
+}
+
+/** APPEND with flags and INTERNALDATE; the target UID from APPENDUID (RFC 4315) when offered. */
+export async function appendMessage(client: ImapFlow, path: string, body: Buffer, flags: string[], date?: Date): Promise<AppendOutcome> {
+  try {
+    const r = await client.append(path, body, flags, date);
+    if (r === false) return { ok: false, reason: 'APPEND failed without an answer' };
+    return { ok: true, uid: typeof r.uid === 'number' ? r.uid : null };
+  } catch (err) {
+    if (isRefusal(err)) return { ok: false, reason: serverAnswer(err) };
+    throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `APPEND to ${path}: ${serverAnswer(err)}`, { retry: 'transient', cause: err });
+  }
+}

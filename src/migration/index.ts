@@ -1,0 +1,13 @@
+/**
+ * The migration engine (issue 3): plan, copy, re-sync and verify mailboxes IMAP
+ * to IMAP. The CLI and serve talk to it only through this file.
+ */
+export { MigrationErrors, type MigrationErrorCode } from './errors.js';
+export { parseUsersCsv } from './users.js';
+export { migrateUser, migrateUsers, planUser, verifyUser, type EngineDeps, type UserPlan } from './engine.js';
+export { ESTIMATE_METHOD, type PlanFolder } from './plan.js';
+export type { UserRow as MigrationUserRow } from './state.js';
+export type { UserVerify, Difference, FolderVerify } from './verify.js';
+export { MigrationState } from './state.js';
+export { collapseCrRuns, contentId, sha256 } from './content.js';
+export type { MigrationUser, UserPassReport, FolderReport, FolderCounts, ProgressEvent, Refusal } from './types.js';

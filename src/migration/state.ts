@@ -1,0 +1,137 @@
+/**
+ * The engine's state in the store (tables of migration 003-migration): per user
+ * the pass state, per user+folder UIDVALIDITY and the highest UID done, per
+ * message the source UID -> target UID map. Dialect-neutral Kysely only.
+ */
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, MigrationFoldersTable, MigrationMessagesTable, MigrationUsersTable } from '../store/index.js';
+
+export type FolderRow = Selectable<MigrationFoldersTable>;
+export type MessageRow = Selectable<MigrationMessagesTable>;
+export type UserRow = Selectable<MigrationUsersTable>;
+
+export type MessageState = 'intent' | 'done' | 'skipped' | 'refused';
+
+export interface MessageWrite {
+  uid: number;
+  state: MessageState;
+  size: number;
+  targetUid?: number | null;
+  sha256?: string | null;
+  key?: string | null;
+  flags?: readonly string[];
+  detail?: string | null;
+}
+
+type Db = Kysely<Database>;
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+
+function normMessage(r: MessageRow): MessageRow {
+  return { ...r, source_uid: num(r.source_uid), target_uid: r.target_uid === null ? null : num(r.target_uid), size: num(r.size) };
+}
+
+export class MigrationState {
+  constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
+
+  async folder(address: string, source: string): Promise<FolderRow | undefined> {
+    const r = await this.db.selectFrom('migration_folders').selectAll()
+      .where('address', '=', address).where('source_folder', '=', source).executeTakeFirst();
+    return r && { ...r, uid_validity: num(r.uid_validity), highest_uid: num(r.highest_uid),
+      target_uid_validity: r.target_uid_validity === null ? null : num(r.target_uid_validity) };
+  }
+
+  async folders(address: string): Promise<FolderRow[]> {
+    const rows = await this.db.selectFrom('migration_folders').selectAll().where('address', '=', address).execute();
+    return rows.map((r) => ({ ...r, uid_validity: num(r.uid_validity), highest_uid: num(r.highest_uid),
+      target_uid_validity: r.target_uid_validity === null ? null : num(r.target_uid_validity) }));
+  }
+
+  async saveFolder(row: Omit<FolderRow, 'updated_at'>): Promise<void> {
+    const values = { ...row, updated_at: this.now() };
+    await this.db.insertInto('migration_folders').values(values)
+      .onConflict((oc) => oc.columns(['address', 'source_folder']).doUpdateSet({
+        target_folder: values.target_folder, uid_validity: values.uid_validity, target_uid_validity: values.target_uid_validity,
+        highest_uid: values.highest_uid, highest_modseq: values.highest_modseq, updated_at: values.updated_at,
+      }))
+      .execute();
+  }
+
+  /** Forgets a folder's message map (its UIDVALIDITY changed): reconciliation rebuilds it by content. */
+  async forgetMessages(address: string, source: string): Promise<void> {
+    await this.db.deleteFrom('migration_messages').where('address', '=', address).where('source_folder', '=', source).execute();
+  }
+
+  /** Writes rows in one transaction (a batch's intents before its APPENDs, its results after). */
+  async writeMessages(address: string, source: string, rows: readonly MessageWrite[]): Promise<void> {
+    if (rows.length === 0) return;
+    const now = this.now();
+    const values = rows.map((r) => ({
+      address, source_folder: source, source_uid: r.uid, state: r.state, size: r.size,
+      target_uid: r.targetUid ?? null, sha256: r.sha256 ?? null, content_key: r.key ?? null,
+      flags: JSON.stringify(r.flags ?? []), detail: r.detail ?? null, updated_at: now,
+    }));
+    await this.db.transaction().execute(async (tx) => {
+      // Chunks keep under SQLite's bound-parameter limit.
+      for (let i = 0; i < values.length; i += 50) {
+        await tx.insertInto('migration_messages').values(values.slice(i, i + 50))
+          .onConflict((oc) => oc.columns(['address', 'source_folder', 'source_uid']).doUpdateSet((eb) => ({
+            state: eb.ref('excluded.state'), size: eb.ref('excluded.size'), target_uid: eb.ref('excluded.target_uid'),
+            sha256: eb.ref('excluded.sha256'), content_key: eb.ref('excluded.content_key'), flags: eb.ref('excluded.flags'),
+            detail: eb.ref('excluded.detail'), updated_at: eb.ref('excluded.updated_at'),
+          })))
+          .execute();
+      }
+    });
+  }
+
+  async setFlags(address: string, source: string, uid: number, flags: readonly string[]): Promise<void> {
+    await this.db.updateTable('migration_messages').set({ flags: JSON.stringify(flags), updated_at: this.now() })
+      .where('address', '=', address).where('source_folder', '=', source).where('source_uid', '=', uid).execute();
+  }
+
+  async removeMessages(address: string, source: string, uids: readonly number[]): Promise<void> {
+    for (let i = 0; i < uids.length; i += 200) {
+      await this.db.deleteFrom('migration_messages').where('address', '=', address).where('source_folder', '=', source)
+        .where('source_uid', 'in', uids.slice(i, i + 200)).execute();
+    }
+  }
+
+  async messages(address: string, source: string, state?: MessageState): Promise<MessageRow[]> {
+    let q = this.db.selectFrom('migration_messages').selectAll().where('address', '=', address).where('source_folder', '=', source);
+    if (state) q = q.where('state', '=', state);
+    return (await q.orderBy('source_uid').execute()).map(normMessage);
+  }
+
+  /** Target UIDs already taken, in every source folder of this user that maps to `target`. */
+  async claimedTargetUids(address: string, target: string): Promise<Set<number>> {
+    const rows = await this.db.selectFrom('migration_messages as m')
+      .innerJoin('migration_folders as f', (j) => j.onRef('f.address', '=', 'm.address').onRef('f.source_folder', '=', 'm.source_folder'))
+      .select('m.target_uid').where('m.address', '=', address).where('f.target_folder', '=', target)
+      .where('m.target_uid', 'is not', null).execute();
+    return new Set(rows.map((r) => num(r.target_uid)));
+  }
+
+  async refusals(address: string): Promise<MessageRow[]> {
+    return (await this.db.selectFrom('migration_messages').selectAll().where('address', '=', address)
+      .where('state', '=', 'refused').orderBy('source_folder').orderBy('source_uid').execute()).map(normMessage);
+  }
+
+  async setUser(address: string, patch: Partial<Omit<UserRow, 'address' | 'updated_at'>> & { state: string }): Promise<void> {
+    const now = this.now();
+    await this.db.insertInto('migration_users').values({ address, ...patch, updated_at: now })
+      .onConflict((oc) => oc.column('address').doUpdateSet({ ...patch, updated_at: now })).execute();
+    // Keep the unified user record's migration_state in step when the directory knows the person.
+    const unified = ['pending', 'copying', 'synced', 'verified', 'failed'].includes(patch.state);
+    if (unified) await this.db.updateTable('users').set({ migration_state: patch.state }).where('address', '=', address).execute();
+  }
+
+  async user(address: string): Promise<UserRow | undefined> {
+    const r = await this.db.selectFrom('migration_users').selectAll().where('address', '=', address).executeTakeFirst();
+    return r && { ...r, passes: num(r.passes) };
+  }
+
+  async users(): Promise<UserRow[]> {
+    return (await this.db.selectFrom('migration_users').selectAll().orderBy('address').execute()).map((r) => ({ ...r, passes: num(r.passes) }));
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The pipelined appender against the cloud Dovecot: MULTIAPPEND with APPENDUID
+ * in order; a batch holding a message the server refuses (empty: "Can't save a
+ * zero byte message") falls back to single APPENDs so only that one is refused,
+ * with the server's answer; NUL bytes go as literal8 (BINARY).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Secret } from '../../../src/core/index.js';
+import { useLab, LAB_HOST } from '../../harness/index.js';
+import { newMigrationUser } from '../../harness/mail.js';
+import { PipelinedAppender, expandUidSet } from '../../../src/migration/appender.js';
+import { msg, snapshot, withSession } from './setup.js';
+
+test('appender: MULTIAPPEND in order, one refused message refused alone, NUL bytes as literal8', async (t) => {
+  const lab = await useLab(t, { only: ['dovecot'] });
+  const u = await newMigrationUser(lab, 'appender');
+  const info = lab.dovecot.cloud;
+  const ep = { host: LAB_HOST, port: info.imapPort, tls: 'none' as const, admin: { user: info.masterUser, password: new Secret(info.masterPassword), mode: 'master' as const } };
+  const a = await PipelinedAppender.open(ep, { user: `${u.address}*${info.masterUser}`, pass: info.masterPassword });
+  t.after(() => a.close());
+  assert.ok(a.has('MULTIAPPEND') && a.has('LITERAL+'));
+  const date = new Date('2018-07-08T09:10:11Z');
+  const ok = await a.appendMany('INBOX', [0, 1, 2].map((i) => ({ body: msg(`ma${i}`), flags: ['\\Seen', '$Forwarded'], date })));
+  assert.deepEqual(ok.map((r) => r.ok && r.uid), [1, 2, 3]);
+
+  const mixed = await a.appendMany('INBOX', [{ body: msg('before'), flags: [] }, { body: Buffer.alloc(0), flags: [] }, { body: msg('after'), flags: [] }]);
+  assert.deepEqual(mixed.map((r) => r.ok), [true, false, true]);
+  const refused = mixed[1]!;
+  assert.ok(!refused.ok && /zero byte/i.test(refused.reason), JSON.stringify(refused));
+
+  const nul = await a.append('INBOX', Buffer.from('Subject: nul\r\n\r\na\0b\r\n'), [], date);
+  assert.ok(nul.ok, JSON.stringify(nul));
+  const box = await withSession(info, u.address, (c) => snapshot(c, 'INBOX'));
+  assert.equal(box.length, 6);
+  assert.deepEqual(box[0]!.flags, ['$Forwarded', '\\Seen']);
+  assert.equal(box[0]!.date, date.toISOString());
+});
+
+test('expandUidSet: ranges and lists in APPEND order', () => {
+  assert.deepEqual(expandUidSet('5:7,9'), [5, 6, 7, 9]);
+  assert.deepEqual(expandUidSet('3'), [3]);
+});

@@ -1,0 +1,118 @@
+/**
+ * Later passes: only new messages, changed flags, deletions only when
+ * configured; lost state and a new UIDVALIDITY reconcile by content with no
+ * duplicates and no deletions; a refused message is recorded and reported.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { doveadm, useLab } from '../../harness/index.js';
+import { newMigrationUser } from '../../harness/mail.js';
+import { migrateUser } from '../../../src/migration/index.js';
+import { contentOf, engineDeps, migrationConfig, msg, snapshot, tempStore, withSession } from './setup.js';
+
+const DATE = new Date('2020-01-02T03:04:05Z');
+
+test('delta: a new message and a flag change are copied; nothing else moves', async (t) => {
+  const lab = await useLab(t, { only: ['dovecot'] });
+  const u = await newMigrationUser(lab, 'delta');
+  await withSession(lab.dovecot.legacy, u.address, async (c) => {
+    for (let i = 0; i < 5; i++) await c.append('INBOX', msg(`m${i}`), [], DATE);
+  });
+  const store = await tempStore();
+  t.after(() => store.close());
+  assert.equal((await migrateUser(engineDeps(lab, store), { address: u.address })).totals.appended, 5);
+  await withSession(lab.dovecot.legacy, u.address, async (c) => {
+    await c.append('INBOX', msg('new'), ['$Forwarded'], DATE);
+    await c.mailboxOpen('INBOX');
+    await c.messageFlagsAdd('2', ['\\Flagged', 'later']);
+  });
+  const r = await migrateUser(engineDeps(lab, store), { address: u.address });
+  const inbox = r.folders.find((f) => f.source === 'INBOX')!;
+  assert.equal(inbox.mode, 'delta');
+  assert.equal(inbox.appended, 1);
+  assert.equal(inbox.flagsUpdated, 1);
+  const src = await withSession(lab.dovecot.legacy, u.address, (c) => snapshot(c, 'INBOX'));
+  const tgt = await withSession(lab.dovecot.cloud, u.address, (c) => snapshot(c, 'INBOX'));
+  assert.deepEqual(contentOf(tgt), contentOf(src));
+});
+
+test('delta: expunged on the source is deleted on the target only with deleteOnTarget', async (t) => {
+  const lab = await useLab(t, { only: ['dovecot'] });
+  const u = await newMigrationUser(lab, 'expunge');
+  await withSession(lab.dovecot.legacy, u.address, async (c) => {
+    for (let i = 0; i < 3; i++) await c.append('INBOX', msg(`e${i}`), [], DATE);
+  });
+  const store = await tempStore();
+  t.after(() => store.close());
+  await migrateUser(engineDeps(lab, store), { address: u.address });
+  await withSession(lab.dovecot.legacy, u.address, async (c) => {
+    await c.mailboxOpen('INBOX');
+    await c.messageDelete('1');
+  });
+  const keep = await migrateUser(engineDeps(lab, store), { address: u.address });
+  assert.equal(keep.totals.deletedOnTarget, 0);
+  assert.equal((await withSession(lab.dovecot.cloud, u.address, (c) => snapshot(c, 'INBOX'))).length, 3);
+  const del = await migrateUser(engineDeps(lab, store, { migration: migrationConfig({ deleteOnTarget: true }) }), { address: u.address });
+  assert.equal(del.totals.deletedOnTarget, 1);
+  const src = await withSession(lab.dovecot.legacy, u.address, (c) => snapshot(c, 'INBOX'));
+  const tgt = await withSession(lab.dovecot.cloud, u.address, (c) => snapshot(c, 'INBOX'));
+  assert.deepEqual(contentOf(tgt), contentOf(src));
+});
+
+test('reconcile: state lost, then a new UIDVALIDITY: found by content, 0 duplicates, nothing deleted', async (t) => {
+  const lab = await useLab(t, { only: ['dovecot'] });
+  const u = await newMigrationUser(lab, 'reconcile');
+  await withSession(lab.dovecot.legacy, u.address, async (c) => {
+    for (let i = 0; i < 4; i++) await c.append('INBOX', msg(`r${i}`), ['\\Seen'], DATE);
+    // Two identical messages without Message-ID: both must stay, each matched once.
+    const twin = Buffer.from('From: a@example.com\r\nSubject: twin\r\n\r\nsame\r\n');
+    await c.append('INBOX', twin, [], DATE);
+    await c.append('INBOX', twin, [], DATE);
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'mb-mig-'));
+  const file = join(dir, 'state.db');
+  let store = await tempStore(file);
+  assert.equal((await migrateUser(engineDeps(lab, store), { address: u.address })).totals.appended, 6);
+  await store.close();
+  rmSync(dirname(file), { recursive: true, force: true });
+  await withSession(lab.dovecot.legacy, u.address, (c) => c.append('INBOX', msg('after-loss'), [], DATE));
+
+  store = await tempStore(join(mkdtempSync(join(tmpdir(), 'mb-mig-')), 'state.db'));
+  t.after(() => store.close());
+  const r = await migrateUser(engineDeps(lab, store), { address: u.address });
+  const inbox = r.folders.find((f) => f.source === 'INBOX')!;
+  assert.equal(inbox.mode, 'reconcile');
+  assert.equal(inbox.matched, 6);
+  assert.equal(inbox.appended, 1);
+
+  // A new UIDVALIDITY on the source (mailbox rebuilt): doveadm sync-style rename and back.
+  await doveadm(lab.dovecot.legacy, ['mailbox', 'update', '-u', u.address, '--uid-validity', '12345', 'INBOX']);
+  const r2 = await migrateUser(engineDeps(lab, store), { address: u.address });
+  const inbox2 = r2.folders.find((f) => f.source === 'INBOX')!;
+  assert.equal(inbox2.mode, 'reconcile');
+  assert.equal(inbox2.appended, 0);
+  assert.equal(inbox2.matched, 7);
+  const src = await withSession(lab.dovecot.legacy, u.address, (c) => snapshot(c, 'INBOX'));
+  const tgt = await withSession(lab.dovecot.cloud, u.address, (c) => snapshot(c, 'INBOX'));
+  assert.deepEqual(contentOf(tgt), contentOf(src), 'exactly the source content, no duplicates');
+});
+
+test('refusal: a message over the size limit is recorded with its reason, the pass goes on, ok=false', async (t) => {
+  const lab = await useLab(t, { only: ['dovecot'] });
+  const u = await newMigrationUser(lab, 'refuse');
+  await withSession(lab.dovecot.legacy, u.address, async (c) => {
+    await c.append('INBOX', msg('small'), [], DATE);
+    await c.append('INBOX', msg('large', '', `${'y'.repeat(70)}\r\n`.repeat(200)), [], DATE);
+  });
+  const store = await tempStore();
+  t.after(() => store.close());
+  const r = await migrateUser(engineDeps(lab, store, { migration: migrationConfig({ maxMessageSize: 4096 }) }), { address: u.address });
+  assert.equal(r.ok, false);
+  assert.equal(r.totals.appended, 1);
+  assert.equal(r.refusals.length, 1);
+  assert.match(r.refusals[0]!.reason, /larger than the limit/);
+});
