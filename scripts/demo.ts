@@ -62,14 +62,21 @@ async function main(): Promise<void> {
     const checked = await run(['check'], env);
     if (checked === 2) throw new Error('demo: the generated configuration was rejected (see above)');
     if (checked !== 0) console.log('demo: some endpoints failed the check (see above); serving anyway');
+    const first = people[0]!.address;
     console.log(`
 Try next (in another terminal, from ${root}):
   export MAILBRIDGE_CONFIG=demo/mailbridge.yaml MAILBRIDGE_DEMO_MASTER_LEGACY=${lab.dovecot.legacy.masterPassword} MAILBRIDGE_DEMO_MASTER_CLOUD=${lab.dovecot.cloud.masterPassword}
-  node bin/mailbridge.js check --json          # every endpoint, as one JSON document
-  node bin/mailbridge.js config print          # the effective config, secrets redacted
-  curl http://127.0.0.1:${webPort}/metrics     # Prometheus metrics of the running service
-  curl http://127.0.0.1:${webPort}/readyz
-  npm run lab -- status demo/lab               # the lab's servers and their ports
+  node bin/mailbridge.js check --json                      # every endpoint, as one JSON document
+  node bin/mailbridge.js config print                      # the effective config, secrets redacted
+  node bin/mailbridge.js directory show ${first}    # the unified record (serve syncs the directory)
+  node bin/mailbridge.js migrate plan                      # what moving legacy -> cloud would copy
+  node bin/mailbridge.js migrate run --user ${first}
+  node bin/mailbridge.js migrate verify --user ${first}
+  node bin/mailbridge.js freebusy ${first}
+  curl http://127.0.0.1:${webPort}/freebusy/${first}
+  curl http://127.0.0.1:${webPort}/metrics                 # Prometheus metrics of the running service
+  npm run lab -- status demo/lab                           # the lab's servers and their ports
+Console: http://127.0.0.1:${webPort}/  (user admin, password ${WEB_PASSWORD})
 Press Ctrl-C to stop mailbridge and the lab.
 `);
     console.log('demo: mailbridge serve');
