@@ -2,7 +2,9 @@
 // The test command: finds every *.test.ts under src/ and test/, starts one shared
 // lab of real servers (Dovecot x2, slapd, Radicale, Postfix, PostgreSQL) for the
 // integration suites, runs node's own test runner, and stops the lab afterwards.
-// `node scripts/test.mjs --unit` runs only the unit tests beside the code (no lab).
+// `node scripts/test.mjs --unit` runs only the unit tests beside the code (no lab);
+// other arguments keep only files whose path contains one of them, and
+// --exclude=PART drops files whose path contains PART.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 const args = process.argv.slice(2);
 const unitOnly = args.includes('--unit');
 const filters = args.filter((a) => !a.startsWith('--'));
+const excludes = args.filter((a) => a.startsWith('--exclude=')).map((a) => a.slice('--exclude='.length));
 
 function find(dir) {
   let out = [];
@@ -26,6 +29,7 @@ function find(dir) {
 
 let files = [...find('src'), ...(unitOnly ? [] : find('test'))].sort();
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
+if (excludes.length) files = files.filter((f) => !excludes.some((x) => f.includes(x)));
 if (files.length === 0) { console.error('no test files matched'); process.exit(1); }
 
 const run = (cmd, argv, env) => new Promise((resolve) => {
