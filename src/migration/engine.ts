@@ -15,7 +15,9 @@ import { clientPath, ensureTargetFolders, planUserFolders, targetInfo } from './
 import { appendMessage, fetchMeta } from './imap-ops.js';
 import { authFor, closeSession, openSession } from './session.js';
 import { PipelinedAppender } from './appender.js';
-import { backoffFor, classifyFailure } from './retry.js';
+import { backoffFor, classifyFailure, type RetryDecision } from './retry.js';
+import { ServerLimiter, isThrottle, throttledSide } from './throttle.js';
+import { expectedMessages } from './expected.js';
 import type { Appender } from './copier.js';
 import { MigrationState } from './state.js';
 import { syncFolder } from './sync-folder.js';
@@ -39,6 +41,14 @@ export interface EngineDeps {
   retries?: number;
   retryBaseMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** Sessions per server for the run, lowered when a server throttles (migrateUsers makes one). */
+  limiter?: ServerLimiter;
+}
+
+/** A server's key for the limiter: its endpoint, so two system names on one server share the limit. */
+export function serverKey(deps: Pick<EngineDeps, 'source' | 'target'>, side: 'source' | 'target'): string {
+  const ep = endpoints(deps)[side];
+  return `${ep.host}:${ep.port}`;
 }
 
 export function endpoints(deps: Pick<EngineDeps, 'source' | 'target'>): { source: NonNullable<SystemConfig['imap']>; target: NonNullable<SystemConfig['imap']> } {
@@ -89,6 +99,7 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
     return;
   }
   await ensureTargetFolders(control, info, plan);
+  if (deps.onProgress) deps.onProgress({ type: 'estimate', address: user.address, messages: await expectedMessages(source, state, user.address, plan.mappings.map((m) => m.source)) });
   const { appenders, close } = await openAppenders(deps, user, control);
   closers.push(close);
   const maxSize = appendLimit(deps, control);
@@ -147,6 +158,7 @@ export async function migrateUser(deps: EngineDeps, user: MigrationUser, opts: {
   for (let attempt = 0; ; attempt++) {
     const sessions: ImapFlow[] = [];
     const closers: (() => void)[] = [];
+    const release = deps.limiter ? await deps.limiter.acquire([serverKey(deps, 'source'), serverKey(deps, 'target')]) : undefined;
     try {
       await onePass(deps, user, report, state, log, sessions, closers);
       delete report.error;
@@ -154,14 +166,14 @@ export async function migrateUser(deps: EngineDeps, user: MigrationUser, opts: {
     } catch (err) {
       report.ok = false;
       const decision = classifyFailure(err);
-      const unreachable = decision.action === 'retry';
-      report.error = { code: MbError.is(err) ? err.code : MigrationErrors.MIGRATION_IMAP_FAILED, message: describeError(err), unreachable };
-      const retries = deps.retries ?? 3;
-      if (decision.action === 'retry' && attempt < retries && !report.dryRun) {
+      report.error = { code: MbError.is(err) ? err.code : MigrationErrors.MIGRATION_IMAP_FAILED, message: describeError(err), unreachable: decision.action === 'retry' };
+      if (decision.action === 'retry' && attempt < (deps.retries ?? 3) && !report.dryRun) {
         const wait = backoffFor(decision, attempt, deps.retryBaseMs ?? 1000);
+        if (isThrottle(decision)) lowerConcurrency(deps, user, log, err, decision, wait, sessions[0]?.byeReason !== undefined);
         report.retries = (report.retries ?? 0) + 1;
         logEvent(log, 'migration.user.retrying', { attempt: attempt + 1, rule: decision.rule, waitMs: wait, reason: report.error.message }, undefined, deps.metrics);
         await closeAll(sessions, closers);
+        release?.();
         await (deps.sleep ?? defaultSleep)(wait);
         continue;
       }
@@ -169,6 +181,7 @@ export async function migrateUser(deps: EngineDeps, user: MigrationUser, opts: {
       break;
     } finally {
       await closeAll(sessions, closers);
+      release?.();
     }
   }
   report.ms = Date.now() - started;
@@ -196,8 +209,22 @@ async function dryRun(report: UserPassReport, source: ImapFlow, mappings: { sour
   }
 }
 
-/** Runs users `concurrency` at a time; resolves with every report, in input order. */
-export async function migrateUsers(deps: EngineDeps, users: readonly MigrationUser[], opts: { concurrency: number; dryRun?: boolean }): Promise<UserPassReport[]> {
+/** A throttling answer: fewer sessions on that server for the rest of the run, and its hint honoured (throttle.ts). */
+function lowerConcurrency(deps: EngineDeps, user: MigrationUser, log: Logger, err: unknown, decision: RetryDecision, waitMs: number, sourceBye: boolean): void {
+  if (!deps.limiter) return;
+  const side = throttledSide(err, deps.source.name, sourceBye);
+  const lowered = deps.limiter.throttled(serverKey(deps, side), waitMs);
+  const system = side === 'source' ? deps.source.name : deps.target.name;
+  logEvent(log, 'migration.concurrency.lowered', { system, rule: decision.rule, from: lowered.from, to: lowered.to, waitMs }, undefined, deps.metrics);
+  deps.onProgress?.({ type: 'throttled', address: user.address, system, concurrency: lowered.to, waitMs });
+}
+
+/**
+ * Runs users `concurrency` at a time; resolves with every report, in input order.
+ * Each server gets `concurrency` sessions-of-a-user at most, fewer once it throttles.
+ */
+export async function migrateUsers(depsIn: EngineDeps, users: readonly MigrationUser[], opts: { concurrency: number; dryRun?: boolean }): Promise<UserPassReport[]> {
+  const deps: EngineDeps = { ...depsIn, limiter: depsIn.limiter ?? new ServerLimiter(opts.concurrency, Date.now, depsIn.sleep ?? defaultSleep) };
   const out: UserPassReport[] = new Array<UserPassReport>(users.length);
   let next = 0;
   const workers = Array.from({ length: Math.max(1, Math.min(opts.concurrency, users.length)) }, async () => {

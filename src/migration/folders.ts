@@ -33,8 +33,27 @@ export function toSourceFolders(list: readonly ListResponse[]): SourceFolder[] {
   }));
 }
 
+/**
+ * The personal namespace (RFC 2342) as the server announced it after login:
+ * Courier and Cyrus put every folder under "INBOX." while Dovecot and Exchange
+ * use "". imapflow asks NAMESPACE itself; a server without it has "" and the
+ * delimiter of its LIST.
+ */
+export interface Namespace {
+  prefix: string;
+  delimiter: string | null;
+}
+
+export function personalNamespace(client: Pick<ImapFlow, 'namespace' | 'namespaces'>): Namespace | undefined {
+  const ns = client.namespaces?.personal?.[0] ?? client.namespace;
+  if (!ns) return undefined;
+  return { prefix: typeof ns.prefix === 'string' ? ns.prefix : '', delimiter: typeof ns.delimiter === 'string' ? ns.delimiter : null };
+}
+
 export interface TargetInfo {
   delimiter: string;
+  /** The target's personal namespace prefix ("" or e.g. "INBOX."). */
+  prefix: string;
   specialUse: Partial<Record<SpecialUse, string>>;
   /** Wire names that exist on the target. */
   existing: Set<string>;
@@ -48,8 +67,10 @@ export async function targetInfo(target: ImapFlow): Promise<TargetInfo> {
     if (f.specialUse && f.specialUseSource === 'extension') specialUse[f.specialUse as SpecialUse] ??= wireName(f);
   }
   const inbox = list.find((f) => f.path.toUpperCase() === 'INBOX');
+  const ns = personalNamespace(target);
   return {
-    delimiter: inbox?.delimiter ?? list[0]?.delimiter ?? '/',
+    delimiter: ns?.delimiter ?? inbox?.delimiter ?? list[0]?.delimiter ?? '/',
+    prefix: ns?.prefix ?? '',
     specialUse,
     existing: new Set(list.map(wireName)),
     subscribed: new Set(list.filter((f) => f.subscribed).map(wireName)),
@@ -59,23 +80,29 @@ export async function targetInfo(target: ImapFlow): Promise<TargetInfo> {
 export interface UserFolders {
   plan: MappingPlan;
   sourceDelimiter: string | null;
+  sourcePrefix: string;
 }
 
 export async function planUserFolders(source: ImapFlow, target: TargetInfo, cfg: MigrationConfig): Promise<UserFolders> {
   const list = await source.list();
-  const folders = toSourceFolders(list);
-  const sourceDelimiter = folders.find((f) => f.delimiter)?.delimiter ?? null;
+  return planFromList(toSourceFolders(list), personalNamespace(source), target, cfg);
+}
+
+/** The mapping from a listed source, its namespace and the target (pure: unit-tested with a fake NAMESPACE answer). */
+export function planFromList(folders: SourceFolder[], ns: Namespace | undefined, target: TargetInfo, cfg: MigrationConfig): UserFolders {
+  const sourceDelimiter = ns?.delimiter ?? folders.find((f) => f.delimiter)?.delimiter ?? null;
+  const sourcePrefix = ns?.prefix ?? '';
   const plan = planFolders(folders, {
     sourceDelimiter,
-    sourcePrefix: '',
+    sourcePrefix,
     targetDelimiter: target.delimiter,
-    targetPrefix: '',
+    targetPrefix: target.prefix,
     targetSpecialUse: target.specialUse,
     ...(cfg.folders?.rules ? { rules: cfg.folders.rules.map((r) => ({ from: r.from, to: r.to })) } : {}),
     ...(cfg.folders?.include ? { include: [...cfg.folders.include] } : {}),
     ...(cfg.folders?.exclude ? { exclude: [...cfg.folders.exclude] } : {}),
   });
-  return { plan, sourceDelimiter };
+  return { plan, sourceDelimiter, sourcePrefix };
 }
 
 /** Parents first, so "A/B" exists before "A/B/C" is created on servers that do not create parents. */

@@ -3,7 +3,9 @@
  * to IMAP. The CLI and serve talk to it only through this file.
  */
 export { MigrationErrors, type MigrationErrorCode } from './errors.js';
-export { parseUsersCsv } from './users.js';
+export { directoryUsers, parseUsersCsv, type DirectoryUsers } from './users.js';
+export { TtyProgress, applyProgress, newProgress, renderProgress, type ProgressState, type ProgressStream } from './progress.js';
+export { ServerLimiter } from './throttle.js';
 export { migrateUser, migrateUsers, planUser, verifyUser, type EngineDeps, type UserPlan } from './engine.js';
 export { ESTIMATE_METHOD, type PlanFolder } from './plan.js';
 export type { UserRow as MigrationUserRow } from './state.js';

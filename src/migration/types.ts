@@ -68,6 +68,10 @@ export function addCounts(into: FolderCounts, c: FolderCounts): void {
 /** Progress events the engine emits; the CLI turns them into bars or JSON lines. */
 export type ProgressEvent =
   | { type: 'user-start'; address: string }
+  /** Messages the pass expects to copy (new on the source since the stored state): the base of the ETA. */
+  | { type: 'estimate'; address: string; messages: number }
+  /** A server throttled us: the concurrency used for it from now on. */
+  | { type: 'throttled'; address: string; system: string; concurrency: number; waitMs: number }
   | { type: 'folder'; address: string; folder: string; target: string; total: number }
   | { type: 'messages'; address: string; folder: string; messages: number; bytes: number }
   | { type: 'user-end'; address: string; ok: boolean; report: UserPassReport };

@@ -23,3 +23,22 @@ export function parseUsersCsv(text: string, file = 'migration.users'): Migration
     return { address: r.address, ...(source ? { source } : {}), ...(target ? { target } : {}) };
   });
 }
+
+/** What directoryUsers needs of the store's user repository (store.users). */
+export interface DirectoryUsers {
+  list(opts: { homeSystem?: string; limit: number; offset?: number }): Promise<readonly { address: string }[]>;
+}
+
+/**
+ * The people the unified directory homes on the source system, when
+ * migration.users is not set: logins go through the admin (imap.admin), so the
+ * directory needs no passwords. Read a page at a time, in address order.
+ */
+export async function directoryUsers(repo: DirectoryUsers, homeSystem: string, pageSize = 1000): Promise<MigrationUser[]> {
+  const out: MigrationUser[] = [];
+  for (let offset = 0; ; offset += pageSize) {
+    const page = await repo.list({ homeSystem, limit: pageSize, offset });
+    for (const u of page) out.push({ address: u.address.toLowerCase() });
+    if (page.length < pageSize) return out;
+  }
+}

@@ -78,6 +78,13 @@ interface ConfigInput {
   layout: Layout;
   imapPort: number;
   lmtpPort: number;
+  /** Personal namespace prefix (default ""); "INBOX." makes a Courier/Cyrus-style server. */
+  prefix?: string;
+}
+
+export interface DovecotOptions {
+  /** Personal namespace prefix, e.g. "INBOX." (Courier/Cyrus style); default "". */
+  prefix?: string;
 }
 
 function mailboxBlocks(): string {
@@ -87,7 +94,7 @@ function mailboxBlocks(): string {
 
 /** The whole dovecot.conf; nothing is read from /etc/dovecot. */
 export function dovecotConfig(input: ConfigInput): string {
-  const { system, layout, imapPort, lmtpPort } = input;
+  const { system, layout, imapPort, lmtpPort, prefix = '' } = input;
   const u = labUser();
   const flavour = FLAVOUR[system];
   const r = layout.root;
@@ -121,7 +128,7 @@ mail_location = ${flavour.storage(`${r}/mail`)}
 
 namespace inbox {
   inbox = yes
-  prefix =
+  prefix = ${prefix}
   separator = ${flavour.separator}
 ${mailboxBlocks()}
 }
@@ -195,11 +202,11 @@ function writeLayout(layout: Layout, config: string, masterPassword: string): vo
 }
 
 /** Starts one Dovecot and resolves once IMAP greets with "* OK" and LMTP with "220". */
-export async function startDovecot(dir: string, system: DovecotSystem): Promise<{ info: DovecotInfo; server: ServerRecord }> {
+export async function startDovecot(dir: string, system: DovecotSystem, opts: DovecotOptions = {}): Promise<{ info: DovecotInfo; server: ServerRecord }> {
   const layout = layoutFor(dir, system);
   const [imapPort, lmtpPort] = [await freePort(), await freePort()];
   const masterPassword = randomBytes(12).toString('hex');
-  writeLayout(layout, dovecotConfig({ system, layout, imapPort, lmtpPort }), masterPassword);
+  writeLayout(layout, dovecotConfig({ system, layout, imapPort, lmtpPort, ...(opts.prefix ? { prefix: opts.prefix } : {}) }), masterPassword);
   const name = `dovecot-${system}`;
   const proc = spawnServer({
     name, command: 'dovecot', args: ['-F', '-c', layout.config], logFile: layout.logFile, cwd: layout.root,

@@ -1,7 +1,8 @@
 /**
  * `mailbridge migrate plan | run | verify | status`: the migration engine's
  * commands (issue 3). Users come from --users FILE, else migration.users, else
- * --user ADDRESS alone (admin login). Output: text, or one JSON document on
+ * --user ADDRESS alone (admin login), else the unified directory's people whose
+ * home system is migration.from. Output: text, or one JSON document on
  * stdout with --json. `run` reports progress on stderr: a status line on a TTY,
  * JSON lines otherwise (and always with --json), so stdout keeps its one
  * document. Exit codes: 0 all users fine, 1 a user failed or differs, 3 a system
@@ -13,9 +14,10 @@ import type { Command } from 'commander';
 import { ExitCode } from '../../core/index.js';
 import type { Config } from '../../config/index.js';
 import {
-  MigrationState, migrateUsers, parseUsersCsv, planUser, verifyUser,
+  MigrationState, TtyProgress, directoryUsers, migrateUsers, parseUsersCsv, planUser, verifyUser, type ProgressStream,
   type EngineDeps, type MigrationUser, type ProgressEvent, type UserPassReport,
 } from '../../migration/index.js';
+import type { Store } from '../../store/index.js';
 import { createContext, openStoreFor, type Context, type GlobalOptions } from '../context.js';
 import { CommandExit, printJson, printText } from '../output.js';
 
@@ -32,7 +34,7 @@ function migrationOf(config: Config): NonNullable<Config['migration']> {
   return m;
 }
 
-export function loadUsers(config: Config, opts: UserOpts): MigrationUser[] {
+export async function loadUsers(config: Config, opts: UserOpts, store?: Pick<Store, 'users'>): Promise<MigrationUser[]> {
   const file = opts.users ? resolve(opts.users) : config.migration?.users;
   let users: MigrationUser[] = [];
   if (file) {
@@ -43,13 +45,17 @@ export function loadUsers(config: Config, opts: UserOpts): MigrationUser[] {
       throw new CommandExit(ExitCode.badUsage, `${file}: cannot read the users file (${(err as Error).message})`);
     }
     users = parseUsersCsv(text, file);
+  } else if (!opts.user && store && config.migration) {
+    users = await directoryUsers(store.users, config.migration.from);
   }
   if (opts.user) {
     const want = opts.user.toLowerCase();
     users = users.filter((u) => u.address === want);
     if (users.length === 0) users = [{ address: want }];
   }
-  if (users.length === 0) throw new CommandExit(ExitCode.badUsage, 'no users: give --users FILE, --user ADDRESS or migration.users');
+  if (users.length === 0) {
+    throw new CommandExit(ExitCode.badUsage, `no users: give --users FILE, --user ADDRESS or migration.users, or run directory sync (no one in the directory has home system ${JSON.stringify(config.migration?.from ?? '')})`);
+  }
   return users;
 }
 
@@ -68,24 +74,29 @@ function exitFor(results: { ok: boolean; error?: { unreachable: boolean } }[]): 
 
 const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MB`;
 
-/** Progress on stderr: JSON lines for machines, one rewritten line on a TTY. */
-function progressReporter(json: boolean): (e: ProgressEvent) => void {
-  const tty = process.stderr.isTTY === true && !json;
-  const t0 = Date.now();
-  let messages = 0;
-  let bytes = 0;
-  return (e) => {
-    if (e.type === 'messages') { messages += e.messages; bytes += e.bytes; }
-    if (!tty) {
+/**
+ * Progress on stderr: redrawn bars per user and in total on a TTY (progress.ts),
+ * JSON lines for machines (not a TTY, or --json).
+ */
+export function progressReporter(json: boolean, out: ProgressStream = process.stderr, userCount?: number): { onProgress: (e: ProgressEvent) => void; finish: () => void } {
+  if (out.isTTY === true && !json) {
+    const tty = new TtyProgress(out, Date.now, userCount !== undefined ? { userCount } : {});
+    return { onProgress: (e) => tty.update(e), finish: () => tty.finish() };
+  }
+  return {
+    onProgress: (e) => {
       const { report: _r, ...rest } = e as ProgressEvent & { report?: unknown };
-      process.stderr.write(`${JSON.stringify({ ...rest, ...(e.type === 'user-end' ? { totals: e.report.totals, error: e.report.error } : {}), at: new Date().toISOString() })}\n`);
-      return;
-    }
-    const secs = Math.max(0.001, (Date.now() - t0) / 1000);
-    const where = e.type === 'user-end' ? `${e.address} ${e.ok ? 'done' : 'FAILED'}` : 'folder' in e ? `${e.address} ${e.folder}` : e.address;
-    process.stderr.write(`\r\x1b[K${messages} msgs ${mb(bytes)} ${(messages / secs).toFixed(0)} msg/s ${mb(bytes / secs)}/s  ${where}`);
-    if (e.type === 'user-end') process.stderr.write('\n');
+      out.write(`${JSON.stringify({ ...rest, ...(e.type === 'user-end' ? { totals: e.report.totals, error: e.report.error } : {}), at: new Date().toISOString() })}\n`);
+    },
+    finish: () => undefined,
   };
+}
+
+/** migrate status as aligned columns; the error column is last and not padded. */
+export function statusTable(rows: string[][]): string {
+  const all = [['USER', 'STATE', 'PASSES', 'LAST PASS', 'SEEN', 'APPENDED', 'REFUSED', 'ERROR'], ...rows];
+  const widths = all[0]!.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
+  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
 }
 
 function runText(reports: UserPassReport[]): string {
@@ -109,9 +120,10 @@ export function registerMigrate(program: Command): void {
   users(migrate.command('plan')).description('inventory per user: folders, messages, bytes, target names, known refusals, estimated duration')
     .action(async (opts: UserOpts) => {
       const ctx = createContext(program.opts<GlobalOptions>(), { quiet: true });
-      const list = loadUsers(ctx.config, opts);
+      migrationOf(ctx.config);
       const store = await openStoreFor(ctx);
       try {
+        const list = await loadUsers(ctx.config, opts, store);
         const deps = depsFor(ctx, store.db);
         const plans = [];
         for (const u of list) plans.push(await planUser(deps, u));
@@ -137,14 +149,17 @@ export function registerMigrate(program: Command): void {
     .option('--dry-run', 'show what would be copied; write nothing')
     .action(async (opts: UserOpts & { concurrency?: number; dryRun?: boolean }) => {
       const ctx = createContext(program.opts<GlobalOptions>(), { quiet: true });
-      const list = loadUsers(ctx.config, opts);
       if (opts.concurrency !== undefined && (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)) {
         throw new CommandExit(ExitCode.badUsage, '--concurrency: expected a whole number of at least 1');
       }
+      migrationOf(ctx.config);
       const store = await openStoreFor(ctx);
       try {
-        const deps = depsFor(ctx, store.db, progressReporter(opts.json === true));
+        const list = await loadUsers(ctx.config, opts, store);
+        const progress = progressReporter(opts.json === true, process.stderr, list.length);
+        const deps = depsFor(ctx, store.db, progress.onProgress);
         const reports = await migrateUsers(deps, list, { concurrency: opts.concurrency ?? deps.migration.concurrency, dryRun: opts.dryRun === true });
+        progress.finish();
         if (opts.json) printJson({ ok: reports.every((r) => r.ok), users: reports });
         else printText(runText(reports));
         process.exitCode = exitFor(reports);
@@ -157,9 +172,10 @@ export function registerMigrate(program: Command): void {
     .option('--users <file>', 'users CSV (default: migration.users)').option('--user <address>', 'only this user').option('--json', 'print one JSON document')
     .action(async (opts: UserOpts) => {
       const ctx = createContext(program.opts<GlobalOptions>(), { quiet: true });
-      const list = loadUsers(ctx.config, opts);
+      migrationOf(ctx.config);
       const store = await openStoreFor(ctx);
       try {
+        const list = await loadUsers(ctx.config, opts, store);
         const deps = depsFor(ctx, store.db);
         const results = [];
         for (const u of list) results.push(await verifyUser(deps, u));
@@ -193,9 +209,8 @@ export function registerMigrate(program: Command): void {
         if (opts.json) printJson({ users });
         else if (users.length === 0) printText('no migration has run yet');
         else {
-          for (const u of users) {
-            printText(`${u.address}: ${u.state}, ${u.passes} pass(es), last ${u.lastPass ?? '-'}, appended ${u.counts.appended ?? 0}${u.error ? `, ${u.error}` : ''}`);
-          }
+          printText(statusTable(users.map((u) => [u.address, u.state, String(u.passes), u.lastPass ?? '-', String(u.counts.seen ?? 0),
+            String(u.counts.appended ?? 0), String(u.refused.length), u.error ?? ''])));
         }
       } finally {
         await store.close();
