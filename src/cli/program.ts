@@ -8,9 +8,12 @@ import { ExitCode } from '../core/index.js';
 import { exitCodeFor } from './output.js';
 import { registerCheck } from './commands/check.js';
 import { registerConfig } from './commands/config.js';
+import { registerDirectory } from './commands/directory.js';
 import { registerPasswd } from './commands/passwd.js';
 import { registerServe } from './commands/serve.js';
 import { registerFreeBusy } from './commands/freebusy.js';
+import { registerMigrate } from './commands/migrate.js';
+import { registerGateway } from './commands/gateway.js';
 
 export function buildProgram(): Command {
   const program = new Command('mailbridge')
@@ -22,8 +25,11 @@ export function buildProgram(): Command {
     .exitOverride();
   registerCheck(program);
   registerConfig(program);
+  registerDirectory(program);
   registerServe(program);
   registerFreeBusy(program);
+  registerMigrate(program);
+  registerGateway(program);
   registerPasswd(program);
   for (const c of program.commands) c.exitOverride();
   return program;

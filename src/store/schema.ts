@@ -69,12 +69,127 @@ export interface RunsTable {
   error: string | null;
 }
 
+// --- migration engine (issue 3; migration 003-migration) -------------------
+export interface MigrationUsersTable {
+  address: string;
+  /** pending | copying | synced | verified | failed */
+  state: string;
+  passes: Generated<number>;
+  started_at: EpochMs | null;
+  finished_at: EpochMs | null;
+  counts: Generated<JsonText>;
+  error: string | null;
+  updated_at: EpochMs;
+}
+
+export interface MigrationFoldersTable {
+  address: string;
+  /** Source wire name (modified UTF-7). */
+  source_folder: string;
+  target_folder: string;
+  uid_validity: number;
+  target_uid_validity: number | null;
+  highest_uid: Generated<number>;
+  /** CONDSTORE HIGHESTMODSEQ of the source at the end of the last pass (decimal text). */
+  highest_modseq: string | null;
+  updated_at: EpochMs;
+}
+
+export interface MigrationMessagesTable {
+  address: string;
+  source_folder: string;
+  source_uid: number;
+  target_uid: number | null;
+  /** intent | done | skipped | refused */
+  state: string;
+  size: number;
+  sha256: string | null;
+  /** Message-ID, size and header hash: how reconciliation finds the message on the target. */
+  content_key: string | null;
+  flags: Generated<JsonText>;
+  detail: string | null;
+  updated_at: EpochMs;
+}
+// --- end migration engine ---------------------------------------------------
+
+// --- directory sync (issue 5; migration 002-directory) ---------------------
+/** What one source said about one person at the last sync. */
+export interface DirectoryEntriesTable {
+  system: string;
+  /** Normalized DN (LDAP, LDIF) or the CSV row key (the address). */
+  source_id: string;
+  address: string;
+  aliases: Generated<JsonText>;
+  display_name: string | null;
+  attributes: Generated<JsonText>;
+  /** field -> source attribute it was read from */
+  origins: Generated<JsonText>;
+  content_hash: string;
+  /** modifyTimestamp / uSNChanged when the source has one */
+  change_mark: string | null;
+  first_seen: EpochMs;
+  last_seen: EpochMs;
+}
+
+/** A contact mailbridge created (or joined) in a system's contactsDn. */
+export interface DirectoryContactsTable {
+  system: string;
+  address: string;
+  dn: string;
+  source_system: string;
+  content_hash: string;
+  created_at: EpochMs;
+  updated_at: EpochMs;
+}
+
+/** Open conflicts of the last sync run. */
+export interface DirectoryConflictsTable {
+  /** kind|address|system */
+  key: string;
+  kind: string;
+  address: string;
+  systems: Generated<JsonText>;
+  winner: string | null;
+  detail: string;
+  first_seen: EpochMs;
+  last_seen: EpochMs;
+}
+// --- end directory sync -----------------------------------------------------
+
+// --- gateway (issue 4; migration 004-gateway) ------------------------------
+/** One event in the life of a message at one gateway node. */
+export interface GatewayTrackingTable {
+  id: string;
+  at: EpochMs;
+  node: string;
+  queue_id: string;
+  message_id: string | null;
+  /** Envelope sender, lower case; '' for the null sender. */
+  sender: string;
+  recipient: string | null;
+  /** received | delivered | deferred | bounced | held | released | deleted | retry | dsn-failed | dsn-delayed */
+  event: string;
+  destination: string | null;
+  detail: string | null;
+}
+// --- end gateway ------------------------------------------------------------
+
 export interface Database {
   users: UsersTable;
   user_aliases: UserAliasesTable;
   check_results: CheckResultsTable;
   audit_log: AuditLogTable;
   runs: RunsTable;
+  // directory sync (issue 5)
+  directory_entries: DirectoryEntriesTable;
+  directory_contacts: DirectoryContactsTable;
+  directory_conflicts: DirectoryConflictsTable;
+  // migration engine (issue 3)
+  migration_users: MigrationUsersTable;
+  migration_folders: MigrationFoldersTable;
+  migration_messages: MigrationMessagesTable;
+  // gateway (issue 4)
+  gateway_tracking: GatewayTrackingTable;
 }
 
 export function toDbBool(v: boolean): 0 | 1 {

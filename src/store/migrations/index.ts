@@ -5,9 +5,15 @@
  */
 import type { Migration } from 'kysely';
 import * as m001 from './001-initial.js';
+import * as m002 from './002-directory.js';
+import * as m003 from './003-migration.js';
+import * as m004 from './004-gateway.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '001-initial': m001,
+  '002-directory': m002,
+  '003-migration': m003,
+  '004-gateway': m004,
 });
 
 export const LATEST_MIGRATION: string = Object.keys(MIGRATIONS).sort().at(-1)!;

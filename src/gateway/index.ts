@@ -1,0 +1,14 @@
+/**
+ * The coexistence gateway (issue 4): SMTP listener with recipient validation
+ * and relay policy, per-recipient routing, durable queue (spool), delivery over
+ * SMTP/LMTP with retries and DSNs, loop protection, tracking, queue control and
+ * the pickup folder.
+ */
+export { Gateway, gatewayHostname, destinationsFor, DEFAULT_CONCURRENCY, PID_FILE, type GatewayOptions } from './gateway.js';
+export { GatewayErrors, type GatewayErrorCode } from './errors.js';
+export { CsvResolver, DirectoryResolver, parsePeopleCsv, type RecipientResolver, type Resolution } from './resolver.js';
+export { Router, destinationKey, type Route, type RouterOptions } from './router.js';
+export { Tracker, searchTracking, type TrackInput, type TrackQuery, type TrackRow } from './tracking.js';
+export { applyQueueCommand, selectMessages, type QueueCommand, type QueueOp, type QueueSelector, type QueueCommandResult } from './queue-ops.js';
+export { parsePickup } from './pickup.js';
+export type { Destination } from './transport.js';

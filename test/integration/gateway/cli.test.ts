@@ -1,0 +1,69 @@
+/** The gateway commands as a user runs them: gateway, route explain, queue, track. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { runCli, startChild, stopChild, writeConfig } from './child.js';
+import { sendRaw, startSink, tempDir } from './helpers.js';
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const a = s.address();
+  await new Promise((r) => s.close(r));
+  return typeof a === 'object' && a ? a.port : 0;
+}
+
+test('gateway, route explain, queue list/show/hold/release, track', async (t) => {
+  const dir = tempDir(t);
+  const backendPort = await freePort();
+  const gatewayPort = await freePort();
+  const config = writeConfig({ dir, gatewayPort, backendPort, people: ['ann@example.com,Ann,ann.a@example.com', 'bob@example.com,Bob,'] });
+
+  const explain = await runCli(config, ['route', 'explain', 'ann.a@example.com', '--json']);
+  assert.equal(explain.code, 0, explain.stderr);
+  const doc = JSON.parse(explain.stdout) as { kind: string; system: string; reason: string };
+  assert.equal(doc.kind, 'system');
+  assert.equal(doc.system, 'legacy');
+  assert.match(doc.reason, /alias of ann@example.com/);
+  const unknown = await runCli(config, ['route', 'explain', 'zed@example.com']);
+  assert.equal(unknown.code, 1);
+  assert.match(unknown.stdout, /unknown/);
+
+  const gw = await startChild(config);
+  t.after(() => stopChild(gw));
+  const r = await sendRaw(gatewayPort, 'a@example.org', ['ann@example.com', 'bob@example.com'], 'Message-ID: <cli1@x>\r\nSubject: q\r\n\r\nhi\r\n');
+  const id = /queued as (\S+)/.exec(r)![1]!;
+
+  const list = await runCli(config, ['queue', 'list', '--json']);
+  assert.equal(list.code, 0, list.stderr);
+  const msgs = (JSON.parse(list.stdout) as { messages: { id: string }[] }).messages;
+  assert.deepEqual(msgs.map((m) => m.id), [id]);
+  const show = await runCli(config, ['queue', 'show', id]);
+  assert.match(show.stdout, /<ann@example.com> (queued|deferred)/);
+
+  const hold = await runCli(config, ['queue', 'hold', id, '--json']);
+  assert.equal(hold.code, 0, hold.stderr);
+  assert.match(hold.stdout, /running gateway/);
+  const missing = await runCli(config, ['queue', 'hold', 'NOSUCHID0000000000X']);
+  assert.equal(missing.code, 1);
+
+  const sink = await startSink(t, { port: backendPort });
+  // The running gateway applies the request before its next scan; its state log shows it.
+  const stateFile = join(dir, 'spool', 'queue', `${id}.state`);
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline && !(existsSync(stateFile) && readFileSync(stateFile, 'utf8').includes('"op":"hold"'))) await new Promise((res) => setTimeout(res, 50));
+  await new Promise((res) => setTimeout(res, 300));
+  assert.equal(sink.messages.length, 0, 'held: not delivered although the backend is up');
+  await runCli(config, ['queue', 'release', id]);
+  await sink.waitFor(1);
+
+  await stopChild(gw);
+  const track = await runCli(config, ['track', '--message-id', '<cli1@x>', '--json']);
+  assert.equal(track.code, 0, track.stderr);
+  const events = (JSON.parse(track.stdout) as { events: { event: string; recipient: string | null }[] }).events.map((e) => e.event);
+  for (const e of ['received', 'held', 'released', 'delivered']) assert.ok(events.includes(e), `${e} in ${events.join(',')}`);
+  const byTo = await runCli(config, ['track', '--to', 'bob@example.com']);
+  assert.match(byTo.stdout, /delivered <a@example.org> -> <bob@example.com> via system:legacy/);
+});
