@@ -6,7 +6,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['scripts/*.mjs'] }, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['scripts/*.mjs', 'src/web/console/*.js'] }, tsconfigRootDir: import.meta.dirname } },
     rules: {
       // node:test's test/describe/it return promises the runner itself awaits.
       '@typescript-eslint/no-floating-promises': ['error', {
@@ -21,5 +21,10 @@ export default tseslint.config(
   {
     files: ['scripts/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
+  {
+    // The console's front end: plain ES modules run by the browser as written (issue 7).
+    files: ['src/web/console/*.js'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', EventSource: 'readonly', Node: 'readonly', setTimeout: 'readonly', setInterval: 'readonly' } },
   },
 );

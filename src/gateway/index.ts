@@ -6,7 +6,7 @@
  */
 export { Gateway, gatewayHostname, destinationsFor, DEFAULT_CONCURRENCY, PID_FILE, type GatewayOptions } from './gateway.js';
 export { GatewayErrors, type GatewayErrorCode } from './errors.js';
-export { CsvResolver, DirectoryResolver, parsePeopleCsv, type RecipientResolver, type Resolution } from './resolver.js';
+export { CsvResolver, DirectoryResolver, DirectoryOrCsvResolver, parsePeopleCsv, type RecipientResolver, type Resolution } from './resolver.js';
 export { Router, destinationKey, type Route, type RouterOptions } from './router.js';
 export { Tracker, searchTracking, type TrackInput, type TrackQuery, type TrackRow } from './tracking.js';
 export { applyQueueCommand, selectMessages, type QueueCommand, type QueueOp, type QueueSelector, type QueueCommandResult } from './queue-ops.js';

@@ -5,7 +5,7 @@
  * a source that cannot be read throws a transient MbError (RCPT: 451 4.3.0).
  */
 import { readFile, stat } from 'node:fs/promises';
-import { MbError } from '../core/index.js';
+import { MbError, parsePeopleCsv as parseCsv } from '../core/index.js';
 import { resolveRecipient } from '../directory/index.js';
 import type { Store } from '../store/index.js';
 import { GatewayErrors } from './errors.js';
@@ -51,40 +51,18 @@ interface CsvEntry {
   via: string;
 }
 
-/** Splits one CSV line into fields (RFC 4180 quotes; "" inside quotes is one "). */
-export function csvFields(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else cur += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { out.push(cur); cur = ''; }
-    else cur += c;
-  }
-  out.push(cur);
-  return out.map((f) => f.trim());
-}
-
-/** address,name,aliases; header row optional (first field "address"); aliases split by spaces or semicolons. */
+/**
+ * address,name,aliases, parsed by core's one CSV parser (header optional,
+ * aliases split by spaces or semicolons). A bad line throws with file and line.
+ */
 export function parsePeopleCsv(text: string, system: string, file: string): Map<string, CsvEntry> {
+  const parsed = parseCsv(text);
+  if (!parsed.ok) throw new Error(`${file}:${parsed.line}: ${parsed.reason}`);
   const map = new Map<string, CsvEntry>();
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  lines.forEach((line, i) => {
-    if (!line.trim() || line.trim().startsWith('#')) return;
-    const [address = '', , aliases = ''] = csvFields(line);
-    if (i === 0 && address.toLowerCase() === 'address') return;
-    const key = address.toLowerCase();
-    if (!key.includes('@')) return;
-    map.set(key, { system, via: `address ${key} (${file}:${i + 1})` });
-    for (const a of aliases.split(/[\s;]+/).filter(Boolean)) {
-      map.set(a.toLowerCase(), { system, via: `alias of ${key} (${file}:${i + 1})` });
-    }
-  });
+  for (const row of parsed.rows) {
+    map.set(row.address, { system, via: `address ${row.address} (${file}:${row.line})` });
+    for (const a of row.aliases) map.set(a, { system, via: `alias of ${row.address} (${file}:${row.line})` });
+  }
   return map;
 }
 
@@ -125,5 +103,39 @@ export class CsvResolver implements RecipientResolver {
     await this.#refresh();
     const e = this.#map.get(key);
     return e ? { kind: 'system', name: e.system, via: e.via } : { kind: 'unknown' };
+  }
+}
+
+/**
+ * The unified directory once a sync has filled it, the users CSV files until
+ * then. Asked per lookup (the answer of "is the directory filled" is kept a few
+ * seconds), so a gateway started before the first directory sync switches over
+ * without a restart.
+ */
+export class DirectoryOrCsvResolver implements RecipientResolver {
+  #filled = false;
+  #checkedAt = -Infinity;
+
+  constructor(
+    private readonly store: Pick<Store, 'users'>,
+    private readonly directory: RecipientResolver,
+    private readonly csv: RecipientResolver,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  get source(): string {
+    return this.#filled ? this.directory.source : this.csv.source;
+  }
+
+  async resolve(address: string): Promise<Resolution> {
+    if (!this.#filled && this.now() - this.#checkedAt > 5000) {
+      try {
+        this.#filled = (await this.store.users.count()) > 0;
+      } catch (err) {
+        throw unavailable('the directory', err);
+      }
+      this.#checkedAt = this.now();
+    }
+    return (this.#filled ? this.directory : this.csv).resolve(address);
   }
 }

@@ -60,3 +60,19 @@ test('selective: rewritten to the routing domain; routing domains route straight
   assert.equal(r.isLocalDomain('LEGACY.example.com'), true);
   assert.equal(r.isLocalDomain('other.org'), false);
 });
+
+test('directory-or-CSV: the CSV answers until the directory holds people, then the directory', async () => {
+  const { DirectoryOrCsvResolver } = await import('./resolver.js');
+  let count = 0;
+  let t = 0;
+  const store = { users: { count: async () => count } } as unknown as ConstructorParameters<typeof DirectoryOrCsvResolver>[0];
+  const answer = (name: string) => ({ source: name, resolve: async () => ({ kind: 'system' as const, name, via: name }) });
+  const r = new DirectoryOrCsvResolver(store, answer('directory'), answer('csv'), () => t);
+  assert.equal((await r.resolve('a@example.com')).kind === 'system' && r.source, 'csv');
+  count = 5;
+  assert.equal(r.source, 'csv', 'the emptiness answer is kept a few seconds');
+  t += 6000;
+  const after = await r.resolve('a@example.com');
+  assert.equal(after.kind === 'system' && after.name, 'directory');
+  assert.equal(r.source, 'directory');
+});

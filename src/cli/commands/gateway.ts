@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ExitCode } from '../../core/index.js';
 import {
-  applyQueueCommand, CsvResolver, DirectoryResolver, Gateway, gatewayHostname, PID_FILE, Router, searchTracking, selectMessages, Tracker,
+  applyQueueCommand, CsvResolver, DirectoryOrCsvResolver, DirectoryResolver, Gateway, gatewayHostname, PID_FILE, Router, searchTracking, selectMessages, Tracker,
   type QueueCommand, type QueueOp, type RecipientResolver,
 } from '../../gateway/index.js';
 import { logEvent } from '../../observe/index.js';
@@ -28,9 +28,8 @@ function gatewayConfig(ctx: Context): GatewayConfig {
 
 /** The unified directory once a sync has filled it; until then the systems' users CSV files. */
 async function chooseResolver(ctx: Context, store: Store): Promise<RecipientResolver> {
-  if ((await store.users.count()) > 0) return new DirectoryResolver(store, ctx.config.domains);
   const files = Object.fromEntries(Object.entries(ctx.config.systems).flatMap(([n, s]) => (s.users ? [[n, s.users]] : [])));
-  return new CsvResolver(files, ctx.config.domains);
+  return new DirectoryOrCsvResolver(store, new DirectoryResolver(store, ctx.config.domains), new CsvResolver(files, ctx.config.domains));
 }
 
 function gatewayRunning(spoolDir: string): boolean {
@@ -46,16 +45,22 @@ function gatewayRunning(spoolDir: string): boolean {
   }
 }
 
+/** Starts the gateway of this config on an open store (for `gateway` and `serve`). */
+export async function startGatewayFor(ctx: Context, store: Store): Promise<Gateway> {
+  const config = gatewayConfig(ctx);
+  const tls = config.tls ? { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) } : undefined;
+  const tracker = new Tracker(store, gatewayHostname(config), ctx.log);
+  return Gateway.start({
+    config, domains: ctx.config.domains, systems: ctx.config.systems, resolver: await chooseResolver(ctx, store),
+    log: ctx.log, registry: ctx.metrics.registry, tracker, ...(tls ? { tls } : {}),
+  });
+}
+
 async function runGateway(program: Command): Promise<void> {
   const ctx = createContext(program.opts<GlobalOptions>());
   const config = gatewayConfig(ctx);
   const store = await openStoreFor(ctx);
-  const tls = config.tls ? { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert) } : undefined;
-  const tracker = new Tracker(store, gatewayHostname(config), ctx.log);
-  const gw = await Gateway.start({
-    config, domains: ctx.config.domains, systems: ctx.config.systems, resolver: await chooseResolver(ctx, store),
-    log: ctx.log, registry: ctx.metrics.registry, tracker, ...(tls ? { tls } : {}),
-  });
+  const gw = await startGatewayFor(ctx, store);
   // One line on stdout for scripts (and tests) that wait for the listener.
   printText(`gateway listening on ${config.listen.map((l, i) => `${l.host}:${gw.ports[i]}`).join(', ')}`);
   await new Promise<void>((resolve) => {
