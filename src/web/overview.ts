@@ -6,16 +6,12 @@
  * green). Systems and problems are ordered worst first. Subsystems that have
  * not landed yet say so instead of showing numbers.
  */
+import type { CheckResult } from '../store/index.js';
+
 export type Light = 'green' | 'red' | 'grey';
 
-export interface CheckRow {
-  system: string;
-  endpoint: string;
-  ok: boolean;
-  detail: string | null;
-  latencyMs: number | null;
-  checkedAt: number;
-}
+/** A check result as the store keeps it (its id is not needed here). */
+export type CheckRow = Omit<CheckResult, 'id'>;
 
 export interface RunRow {
   kind: string;

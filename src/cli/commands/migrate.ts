@@ -113,17 +113,24 @@ function runText(reports: UserPassReport[]): string {
   return lines.join('\n');
 }
 
+/** Config, store and the users to work on, for plan, run and verify; the store is closed afterwards. */
+async function withUsers(program: Command, opts: UserOpts, body: (ctx: Context, store: Store, list: MigrationUser[]) => Promise<void>): Promise<void> {
+  const ctx = createContext(program.opts<GlobalOptions>(), { quiet: true });
+  migrationOf(ctx.config);
+  const store = await openStoreFor(ctx);
+  try {
+    await body(ctx, store, await loadUsers(ctx.config, opts, store));
+  } finally {
+    await store.close();
+  }
+}
+
 export function registerMigrate(program: Command): void {
   const migrate = program.command('migrate').description('plan, copy, re-sync and verify mailboxes IMAP to IMAP');
   const users = (c: Command): Command => c.option('--users <file>', 'users CSV (default: migration.users)').option('--user <address>', 'only this user').option('--json', 'print one JSON document');
 
   users(migrate.command('plan')).description('inventory per user: folders, messages, bytes, target names, known refusals, estimated duration')
-    .action(async (opts: UserOpts) => {
-      const ctx = createContext(program.opts<GlobalOptions>(), { quiet: true });
-      migrationOf(ctx.config);
-      const store = await openStoreFor(ctx);
-      try {
-        const list = await loadUsers(ctx.config, opts, store);
+    .action((opts: UserOpts) => withUsers(program, opts, async (ctx, store, list) => {
         const deps = depsFor(ctx, store.db);
         const plans = [];
         for (const u of list) plans.push(await planUser(deps, u));
@@ -139,23 +146,16 @@ export function registerMigrate(program: Command): void {
           printText(`estimate: ${plans[0]?.estimate.method ?? ''}; NUL bytes and long lines are checked in the sample only`);
         }
         process.exitCode = exitFor(plans);
-      } finally {
-        await store.close();
-      }
-    });
+    }));
 
   users(migrate.command('run')).description('copy (first pass or delta), resumable, never duplicates')
     .option('--concurrency <n>', 'users in parallel (default: migration.concurrency)', (v) => Number.parseInt(v, 10))
     .option('--dry-run', 'show what would be copied; write nothing')
     .action(async (opts: UserOpts & { concurrency?: number; dryRun?: boolean }) => {
-      const ctx = createContext(program.opts<GlobalOptions>(), { quiet: true });
       if (opts.concurrency !== undefined && (!Number.isInteger(opts.concurrency) || opts.concurrency < 1)) {
         throw new CommandExit(ExitCode.badUsage, '--concurrency: expected a whole number of at least 1');
       }
-      migrationOf(ctx.config);
-      const store = await openStoreFor(ctx);
-      try {
-        const list = await loadUsers(ctx.config, opts, store);
+      await withUsers(program, opts, async (ctx, store, list) => {
         const progress = progressReporter(opts.json === true, process.stderr, list.length);
         const deps = depsFor(ctx, store.db, progress.onProgress);
         const reports = await migrateUsers(deps, list, { concurrency: opts.concurrency ?? deps.migration.concurrency, dryRun: opts.dryRun === true });
@@ -163,19 +163,11 @@ export function registerMigrate(program: Command): void {
         if (opts.json) printJson({ ok: reports.every((r) => r.ok), users: reports });
         else printText(runText(reports));
         process.exitCode = exitFor(reports);
-      } finally {
-        await store.close();
-      }
+      });
     });
 
-  migrate.command('verify').description('compare source and target message by message; exit 1 on any difference')
-    .option('--users <file>', 'users CSV (default: migration.users)').option('--user <address>', 'only this user').option('--json', 'print one JSON document')
-    .action(async (opts: UserOpts) => {
-      const ctx = createContext(program.opts<GlobalOptions>(), { quiet: true });
-      migrationOf(ctx.config);
-      const store = await openStoreFor(ctx);
-      try {
-        const list = await loadUsers(ctx.config, opts, store);
+  users(migrate.command('verify')).description('compare source and target message by message; exit 1 on any difference')
+    .action((opts: UserOpts) => withUsers(program, opts, async (ctx, store, list) => {
         const deps = depsFor(ctx, store.db);
         const results = [];
         for (const u of list) results.push(await verifyUser(deps, u));
@@ -188,10 +180,7 @@ export function registerMigrate(program: Command): void {
           }
         }
         process.exitCode = exitFor(results);
-      } finally {
-        await store.close();
-      }
-    });
+    }));
 
   migrate.command('status').description('per user: state, passes, last pass, counts, errors').option('--json', 'print one JSON document')
     .action(async (opts: { json?: boolean }) => {
