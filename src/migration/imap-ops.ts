@@ -40,7 +40,9 @@ export async function fetchFlags(client: ImapFlow, changedSince?: bigint): Promi
 export async function fetchBodies(client: ImapFlow, uids: readonly number[]): Promise<Map<number, Buffer>> {
   const out = new Map<number, Buffer>();
   if (uids.length === 0) return out;
-  for await (const m of client.fetch(uids.join(','), { uid: true, source: true }, { uid: true })) {
+  // fetchAll, not the async iterator: a batch is held whole anyway, and the iterator's
+  // per-message hand-off costs about a third of imapflow's CPU per body (bench/migrate).
+  for (const m of await client.fetchAll(uids.join(','), { uid: true, source: true }, { uid: true })) {
     if (m.source) out.set(m.uid, m.source);
   }
   return out;

@@ -1,0 +1,46 @@
+/**
+ * Runs a command and samples its peak RSS (VmHWM) and CPU time (utime+stime)
+ * from /proc while it runs, for peers that report neither themselves (there is
+ * no /usr/bin/time on our machines). Sampled every 20 ms: the last ~20 ms of a
+ * process are not seen, which only matters for processes shorter than that.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface ProcRun { seconds: number; peakRssMb: number; cpuSeconds: number }
+
+const TICKS = 100; // USER_HZ on Linux
+
+function sample(pid: number): { hwmKb: number; cpu: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { hwmKb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0), cpu: (Number(f[11]) + Number(f[12])) / TICKS };
+  } catch {
+    return undefined;
+  }
+}
+
+export function runSampled(cmd: string, args: string[], opts: { cwd?: string; uid?: number; gid?: number } = {}): Promise<ProcRun> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], ...opts });
+    let err = '';
+    let hwmKb = 0;
+    let cpu = 0;
+    const tick = () => {
+      const s = c.pid !== undefined ? sample(c.pid) : undefined;
+      if (s) { hwmKb = Math.max(hwmKb, s.hwmKb); cpu = Math.max(cpu, s.cpu); }
+    };
+    const timer = setInterval(tick, 20);
+    c.stderr.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-4000); });
+    c.on('error', (e) => { clearInterval(timer); reject(e); });
+    c.on('exit', (code) => {
+      clearInterval(timer);
+      const seconds = (performance.now() - t0) / 1000;
+      if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${err.trim()}`));
+      else resolve({ seconds, peakRssMb: hwmKb / 1024, cpuSeconds: cpu });
+    });
+  });
+}

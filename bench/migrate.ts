@@ -1,0 +1,238 @@
+/**
+ * bench/migrate (issue 3, "Speed"): a realistic corpus (bench/lib/mail-corpus.ts)
+ * loaded into the lab's legacy Dovecot, then in the same run (a) one large
+ * mailbox and (b) 8 mailboxes in parallel (one mailbridge process with
+ * concurrency 8; 8 doveadm processes at once), each copied by mailbridge (first
+ * pass, through the master user into a per-user target login) and by Dovecot's
+ * own `doveadm backup -R ... imapc:` (dsync pulling over IMAP, the native
+ * ceiling for this pair), every run into fresh cloud users. Prints messages/s, MB/s, peak
+ * RSS, CPU seconds and the ratio mailbridge / dsync (> 1 = mailbridge faster);
+ * then times a delta pass over the unchanged large mailbox. Every target is
+ * compared with its source afterwards (per folder: SHA-256 of the bytes, flags,
+ * INTERNALDATE), so a figure never comes from an incomplete copy. A benchmark,
+ * not a test: it never fails on a time. Setup (lab, corpus load, read-back) is not timed;
+ * the source is read back once before any timed run, so both tools see it warm.
+ *
+ *   npm run bench:migrate -- [--messages 6000] [--each N] [--mailboxes 8] [--rounds 2] [--profile DIR]
+ *
+ * --each is the size of every parallel mailbox (default messages / 4). Each case runs
+ * --rounds times, mailbridge and dsync back to back into fresh target users, the order
+ * swapped every round; on a shared machine only these same-round ratios mean anything.
+ * mailbridge runs in a child process of its own (`--child`), so its peak RSS is
+ * the engine's, not this driver's corpus; --profile DIR runs it with --cpu-prof.
+ * MAILBRIDGE_MIGRATION_BATCH is passed through, as with the CLI.
+ */
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Secret } from '../src/core/index.js';
+import type { SystemConfig } from '../src/config/index.js';
+import { migrateUsers, type UserPassReport } from '../src/migration/index.js';
+import { silentLogger } from '../src/observe/index.js';
+import { openStore } from '../src/store/index.js';
+import {
+  LAB_HOST, attachLab, labDir, labUser, newMailUsers, startLab, stopLab, type DovecotInfo, type LabInfo,
+} from '../test/harness/index.js';
+import { masterSession, newMigrationUsers } from '../test/harness/mail.js';
+import { loadMailbox } from './lib/mail-corpus.js';
+import { compareDigests, mailboxDigest, type MailboxDigest } from './lib/mailbox-digest.js';
+import { runSampled, type ProcRun } from './lib/proc-peak.js';
+
+function argValue(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+// ---------------------------------------------------------------- child: one mailbridge pass
+
+/** `targets[i]`: the cloud user addresses[i] is copied into (a fresh one per run), logged in through the master user. */
+interface ChildArgs { labDir: string; addresses: string[]; targets: string[]; store: string; concurrency: number }
+interface ChildResult { seconds: number; maxRssMb: number; cpuSeconds: number; ok: boolean; appended: number; bytes: number; seen: number; errors: string[] }
+
+function systemOf(info: DovecotInfo): SystemConfig {
+  return { name: info.system, imap: { host: LAB_HOST, port: info.imapPort, tls: 'none', admin: { user: info.masterUser, password: new Secret(info.masterPassword), mode: 'master' } } };
+}
+
+async function child(a: ChildArgs): Promise<void> {
+  const lab = attachLab(a.labDir);
+  const store = await openStore({ sqlite: a.store });
+  try {
+    const batch = Number.parseInt(process.env.MAILBRIDGE_MIGRATION_BATCH ?? '', 10);
+    const deps = {
+      migration: { from: 'legacy', to: 'cloud', concurrency: a.concurrency, deleteOnTarget: false, skipDeleted: true },
+      source: systemOf(lab.dovecot.legacy), target: systemOf(lab.dovecot.cloud), db: store.db, log: silentLogger(),
+      ...(batch > 0 ? { batchMessages: batch } : {}),
+    };
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const cloud = lab.dovecot.cloud;
+    // A per-user target login (as in the users CSV), so every run starts on an empty target user.
+    const users = a.addresses.map((address, i) => ({ address, target: { user: `${a.targets[i]!}*${cloud.masterUser}`, password: new Secret(cloud.masterPassword) } }));
+    const reports: UserPassReport[] = await migrateUsers(deps, users, { concurrency: a.concurrency });
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const out: ChildResult = {
+      seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      ok: reports.every((r) => r.ok),
+      appended: reports.reduce((n, r) => n + r.totals.appended, 0),
+      bytes: reports.reduce((n, r) => n + r.totals.appendedBytes, 0),
+      seen: reports.reduce((n, r) => n + r.totals.seen, 0),
+      errors: reports.flatMap((r) => [...(r.error ? [`${r.address}: ${r.error.message}`] : []), ...r.refusals.slice(0, 3).map((x) => `${r.address} ${x.folder}/${x.uid}: ${x.reason}`)]),
+    };
+    process.stdout.write(`${JSON.stringify(out)}\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+// ---------------------------------------------------------------- driver
+
+function runChild(a: ChildArgs, profileDir: string | undefined): Promise<ChildResult> {
+  return new Promise((resolve, reject) => {
+    const args = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(a)];
+    const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    c.on('error', reject);
+    c.on('close', (code) => {
+      if (code !== 0) { reject(new Error(`mailbridge child exited ${code}: ${out.slice(-2000)}`)); return; }
+      resolve(JSON.parse(out.trim().split('\n').pop()!) as ChildResult);
+    });
+  });
+}
+
+/** The issue's dsync command: the cloud Dovecot's doveadm pulls `source` from legacy over imapc into `target`. */
+function dsyncArgs(lab: LabInfo, source: string, target: string): string[] {
+  const l = lab.dovecot.legacy;
+  return ['-c', lab.dovecot.cloud.config, '-o', `imapc_host=${LAB_HOST}`, '-o', `imapc_port=${l.imapPort}`, '-o', `imapc_user=${source}`,
+    '-o', `imapc_master_user=${l.masterUser}`, '-o', `imapc_password=${l.masterPassword}`, '-o', 'imapc_features=rfc822.size fetch-headers',
+    '-o', 'mail_prefetch_count=20', 'backup', '-R', '-u', target, 'imapc:'];
+}
+
+function dsync(lab: LabInfo, source: string, target: string): Promise<ProcRun> {
+  const u = labUser();
+  // As root, doveadm runs as the lab user, like the harness's doveadm(): its files must stay the server's.
+  return runSampled('doveadm', dsyncArgs(lab, source, target), { cwd: lab.dovecot.cloud.dir, ...(u.root ? { uid: u.uid, gid: u.gid } : {}) });
+}
+
+async function digestOf(info: DovecotInfo, address: string): Promise<MailboxDigest> {
+  const c = await masterSession(info, address);
+  try {
+    return await mailboxDigest(c);
+  } finally {
+    await c.logout().catch(() => c.close());
+  }
+}
+
+async function verify(lab: LabInfo, sources: Map<string, MailboxDigest>, pairs: [string, string][]): Promise<string> {
+  const bad: string[] = [];
+  for (const [src, tgt] of pairs) {
+    const d = compareDigests(sources.get(src)!, await digestOf(lab.dovecot.cloud, tgt));
+    if (d) bad.push(`${tgt}: ${d}`);
+  }
+  return bad.length === 0 ? `target = source (${pairs.length} mailbox(es): per folder SHA-256, flags, INTERNALDATE)` : `DIFFERS: ${bad.join(' | ')}`;
+}
+
+const f1 = (n: number) => n.toFixed(1);
+const f2 = (n: number) => n.toFixed(2);
+const MB = 1048576;
+
+function rate(label: string, messages: number, bytes: number, seconds: number, rssMb: number, cpu: number, rssNote = ''): string {
+  return `${label}: ${f2(seconds)} s, ${(messages / seconds).toFixed(0)} msg/s, ${f1(bytes / MB / seconds)} MB/s, peak RSS ${rssMb.toFixed(0)} MB${rssNote}, CPU ${f1(cpu)} s`;
+}
+
+async function main(): Promise<void> {
+  const messages = Number(argValue('--messages') ?? 6000);
+  const each = Number(argValue('--each') ?? Math.ceil(messages / 4));
+  const mailboxes = Number(argValue('--mailboxes') ?? 8);
+  const profileDir = argValue('--profile');
+  const rounds = Number(argValue('--rounds') ?? 2);
+  const dir = mkdtempSync(join(tmpdir(), 'mb-bench-mig-'));
+  chmodSync(dir, 0o755);
+  labDir(dir);
+  let started = false;
+  const cleanup = async () => {
+    if (started) { started = false; await stopLab(dir); }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { void cleanup().finally(() => process.exit(130)); });
+  const say = (s: string) => console.log(s);
+  try {
+    say(`bench/migrate ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores, load average at start ${loadavg().map(f2).join(' ')}`);
+    const t0 = performance.now();
+    started = true;
+    const lab = await startLab(dir, { only: ['dovecot'] });
+    const [big, ...par] = await newMigrationUsers(lab, 1 + mailboxes, 'bench');
+    const sources = new Map<string, MailboxDigest>();
+    const load = async (address: string, count: number, seed: number) => {
+      const s = await masterSession(lab.dovecot.legacy, address);
+      try { await loadMailbox(lab.dovecot.legacy, s, address, count, seed); } finally { await s.logout().catch(() => s.close()); }
+      // Read back once: the digest to verify against, and a warm source (page cache, Dovecot's cache) for both tools alike.
+      sources.set(address, await digestOf(lab.dovecot.legacy, address));
+    };
+    await load(big!.address, messages, 1);
+    for (let i = 0; i < par.length; i += 4) await Promise.all(par.slice(i, i + 4).map((u, j) => load(u.address, each, 100 + i + j)));
+    const bigSrc = sources.get(big!.address)!;
+    say(`setup (not timed): lab started, corpus loaded and read back in ${f1((performance.now() - t0) / 1000)} s; `
+      + `large mailbox ${bigSrc.messages} messages, ${f1(bigSrc.bytes / MB)} MB, ${bigSrc.folders.size} non-empty folders; `
+      + `${par.length} x ${each} messages for the parallel case`);
+
+    // ---- rounds: each case once per round, mailbridge and dsync back to back into fresh
+    // targets, the order swapped every round (ABBA) so neither always runs under the other's
+    // after-load; each round gives its own ratio.
+    const fresh = async (n: number) => (await newMailUsers(lab, 'cloud', n, { local: 'tgt' })).map((u) => u.address);
+    const cases = [
+      { name: '(a)', label: '1 mailbox', sources: [big!.address], concurrency: 1 },
+      { name: '(b)', label: `${par.length} mailboxes`, sources: par.map((u) => u.address), concurrency: par.length },
+    ];
+    let deltaStore: { store: string; targets: string[] } | undefined;
+    for (const c of cases) {
+      const msgs = c.sources.reduce((n, a) => n + sources.get(a)!.messages, 0);
+      const bytes = c.sources.reduce((n, a) => n + sources.get(a)!.bytes, 0);
+      const ratios: number[] = [];
+      for (let r = 0; r < rounds; r++) {
+        const mbTargets = await fresh(c.sources.length);
+        const dsTargets = await fresh(c.sources.length);
+        const store = join(dir, `state-${c.name[1]}-${r}.db`);
+        deltaStore ??= { store, targets: mbTargets };
+        const runMb = async () => {
+          const x = await runChild({ labDir: dir, addresses: c.sources, targets: mbTargets, store, concurrency: c.concurrency }, profileDir);
+          if (x.errors.length) say(`  mailbridge errors: ${x.errors.join('; ')}`);
+          return x;
+        };
+        const runDs = async () => {
+          const t = performance.now();
+          const rs = await Promise.all(c.sources.map((a, i) => dsync(lab, a, dsTargets[i]!)));
+          return { seconds: (performance.now() - t) / 1000, rs };
+        };
+        const order = r % 2 === 0 ? 'mailbridge first' : 'dsync first';
+        const mb = r % 2 === 0 ? await runMb() : undefined;
+        const ds = await runDs();
+        const mbr = mb ?? await runMb();
+        const rss = ds.rs.reduce((n, x) => n + x.peakRssMb, 0);
+        say(`${c.name} round ${r + 1} (${order}), load average ${loadavg().map(f2).join(' ')}`);
+        say(rate(`  mailbridge ${c.label}`, msgs, bytes, mbr.seconds, mbr.maxRssMb, mbr.cpuSeconds) + ` (appended ${mbr.appended})`);
+        say(rate(`  dsync      ${c.label}`, msgs, bytes, ds.seconds, rss, ds.rs.reduce((n, x) => n + x.cpuSeconds, 0),
+          ds.rs.length > 1 ? ` (sum of ${ds.rs.length} doveadm processes, max one ${Math.max(...ds.rs.map((x) => x.peakRssMb)).toFixed(0)} MB, sampled)` : ' (doveadm, sampled)'));
+        ratios.push(ds.seconds / mbr.seconds);
+        say(`  ratio mailbridge / dsync (throughput): ${f2(ds.seconds / mbr.seconds)}`);
+        say(`  verify mailbridge: ${await verify(lab, sources, c.sources.map((a, i) => [a, mbTargets[i]!]))}`);
+        say(`  verify dsync:      ${await verify(lab, sources, c.sources.map((a, i) => [a, dsTargets[i]!]))}`);
+      }
+      say(`${c.name} ratio per round: ${ratios.map(f2).join(', ')}; mean ${f2(ratios.reduce((a, b) => a + b, 0) / ratios.length)} (aim >= 1.0)`);
+      if (c.name === '(a)' && deltaStore) {
+        // ---- delta pass over the unchanged large mailbox (state and target of round 1)
+        const d = await runChild({ labDir: dir, addresses: c.sources, targets: deltaStore.targets, store: deltaStore.store, concurrency: 1 }, profileDir);
+        say(`delta, unchanged mailbox: mailbridge ${f2(d.seconds)} s (appended ${d.appended}, peak RSS ${d.maxRssMb.toFixed(0)} MB)`);
+      }
+    }
+    say(`load average at end ${loadavg().map(f2).join(' ')}`);
+  } finally {
+    await cleanup();
+  }
+}
+
+if (process.argv.includes('--child')) await child(JSON.parse(argValue('--child')!) as ChildArgs);
+else await main();
