@@ -83,10 +83,12 @@ export function hashContact(attrs: Record<string, string[]>): string {
   return createHash('sha256').update(JSON.stringify(keys.map((k) => [k, [...attrs[k]!].sort()]))).digest('hex').slice(0, 32);
 }
 
+const MANAGED_LOWER: ReadonlySet<string> = new Set(MANAGED_ATTRIBUTES.map((m) => m.toLowerCase()));
+
 /** Normalized values for comparison: lower-case attribute names, sorted values joined. */
 export function comparable(attrs: Record<string, readonly string[]>): Record<string, string> {
   const out: Record<string, string> = {};
-  const managed = new Set(MANAGED_ATTRIBUTES.map((m) => m.toLowerCase()));
+  const managed = MANAGED_LOWER;
   for (const [k, v] of Object.entries(attrs)) {
     const key = k.toLowerCase();
     if (managed.has(key) && v.length > 0) out[key] = [...v].sort().join('\n');
@@ -101,7 +103,13 @@ export interface ContactChange {
 
 /** The modify operations that turn `existing` into `desired` (replace; [] removes). */
 export function contactChanges(existing: ExistingContact, desired: DesiredContact): ContactChange[] {
-  const attrs = withRdnValues(existing.dn, desired.attributes);
+  // A contact named by our own RDN already carries its naming value (`mail` or AD's
+  // `cn` is the address): skip parsing its DN, which for 100,000 contacts is most
+  // of an incremental run's planning. An escaped RDN value has no bare `,` or `+`,
+  // so the prefix match pins the whole first RDN.
+  const ownRdn = existing.dn.length > desired.rdn.length && existing.dn[desired.rdn.length] === ','
+    && existing.dn.slice(0, desired.rdn.length).toLowerCase() === desired.rdn.toLowerCase();
+  const attrs = ownRdn ? desired.attributes : withRdnValues(existing.dn, desired.attributes);
   const want = comparable(attrs);
   const names = new Map<string, string>();
   for (const k of Object.keys(attrs)) names.set(k.toLowerCase(), k);

@@ -63,7 +63,12 @@ export interface RawEntry {
 
 export function lowerKeys(attrs: Record<string, string[]>): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const [k, v] of Object.entries(attrs)) out[k.toLowerCase()] = [...(out[k.toLowerCase()] ?? []), ...v];
+  for (const [k, v] of Object.entries(attrs)) {
+    const key = k.toLowerCase();
+    const have = out[key];
+    if (have) have.push(...v);
+    else out[key] = [...v];
+  }
   return out;
 }
 

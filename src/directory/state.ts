@@ -61,16 +61,7 @@ export async function applyToStore(
     for (const p of plan.userUpserts) if ((await upsert(p)).aliasConflicts.length > 0) retry.push(p);
     for (const p of retry) await upsert(p);
     n.entries = await writeEntries(tx, plan, now);
-    for (const c of contactRowsDone) {
-      const row = { dn: c.dn, source_system: c.contact.sourceSystem, content_hash: c.contact.contentHash, updated_at: now };
-      await tx.insertInto('directory_contacts').values({ system: c.system, address: c.contact.address, ...row, created_at: now })
-        .onConflict((oc) => oc.columns(['system', 'address']).doUpdateSet(row)).execute();
-      n.contactRows++;
-    }
-    for (const g of contactRowsGone) {
-      await tx.deleteFrom('directory_contacts').where('system', '=', g.system).where('address', '=', g.address).execute();
-      n.contactRows++;
-    }
+    n.contactRows = await writeContactRows(tx, contactRowsDone, contactRowsGone, now);
     n.conflicts = await writeConflicts(tx, repos, plan.conflicts, now);
     return n;
   });
@@ -96,6 +87,39 @@ async function writeEntries(tx: Kysely<Database>, plan: Plan, now: number): Prom
     n++;
   }
   return n;
+}
+
+/**
+ * Contact rows in chunks, like the entries: a first sync writes one row per
+ * contact (100,000), and one statement each cost more than the rest of the
+ * store writes of the run. Within a chunk a (system, address) appears once
+ * (the plan has one contact per address and system).
+ */
+async function writeContactRows(
+  tx: Kysely<Database>, done: Plan['contactAdds'], gone: { system: string; address: string }[], now: number,
+): Promise<number> {
+  for (let i = 0; i < done.length; i += CHUNK) {
+    const rows = done.slice(i, i + CHUNK).map((c) => ({
+      system: c.system, address: c.contact.address, dn: c.dn, source_system: c.contact.sourceSystem,
+      content_hash: c.contact.contentHash, created_at: now, updated_at: now,
+    }));
+    await tx.insertInto('directory_contacts').values(rows).onConflict((oc) => oc.columns(['system', 'address']).doUpdateSet((eb) => ({
+      dn: eb.ref('excluded.dn'), source_system: eb.ref('excluded.source_system'),
+      content_hash: eb.ref('excluded.content_hash'), updated_at: eb.ref('excluded.updated_at'),
+    }))).execute();
+  }
+  const bySystem = new Map<string, string[]>();
+  for (const g of gone) {
+    const list = bySystem.get(g.system) ?? [];
+    list.push(g.address);
+    bySystem.set(g.system, list);
+  }
+  for (const [system, addresses] of bySystem) {
+    for (let i = 0; i < addresses.length; i += CHUNK) {
+      await tx.deleteFrom('directory_contacts').where('system', '=', system).where('address', 'in', addresses.slice(i, i + CHUNK)).execute();
+    }
+  }
+  return done.length + gone.length;
 }
 
 /** Open conflicts: new ones inserted, resolved ones removed, unchanged ones cost no write. */

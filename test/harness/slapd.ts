@@ -103,8 +103,9 @@ function slapdConf(home: string): string {
     'database mdb',
     `suffix "${LAB_SUFFIX}"`,
     `directory ${join(home, 'db')}`,
-    // mdb maps its file; the default 10 MB is too tight for bulk tests. Sparse file.
-    'maxsize 268435456',
+    // mdb maps its file; the default 10 MB is too tight for bulk tests, and bench/directory
+    // holds 100,000 people plus 200,000 contacts (~500 MB). Sparse file: costs only what is used.
+    'maxsize 2147483648',
     'index objectClass eq',
     `index uid,mail,${ALIAS_ATTRIBUTE} eq`,
     `access to attrs=userPassword by dn.exact="${ADMIN_DN}" write by anonymous auth by self write by * none`,
