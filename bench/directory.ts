@@ -17,7 +17,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runBenchChild } from './lib/child.js';
 import { parseConfig } from '../src/config/index.js';
 import { runDirectorySync } from '../src/directory/index.js';
 import { silentLogger } from '../src/observe/index.js';
@@ -144,19 +144,10 @@ function run(cmd: string, args: string[]): Promise<number> {
   });
 }
 
-function runChild(configFile: string, profileDir: string | undefined): Promise<ChildResult & { wallSeconds: number }> {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const args = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--child', configFile];
-    const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    c.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    c.on('error', reject);
-    c.on('close', (code) => {
-      if (code !== 0) { reject(new Error(`mailbridge child exited ${code}: ${out.slice(-2000)}`)); return; }
-      resolve({ ...(JSON.parse(out.trim().split('\n').pop()!) as ChildResult), wallSeconds: secs(t0) });
-    });
-  });
+async function runChild(configFile: string, profileDir: string | undefined): Promise<ChildResult & { wallSeconds: number }> {
+  const t0 = performance.now();
+  const result = await runBenchChild<ChildResult>(import.meta.url, configFile, profileDir);
+  return { ...result, wallSeconds: secs(t0) };
 }
 
 async function ldapSearchFloor(info: LdapInfo): Promise<number> {

@@ -22,11 +22,10 @@
  * the engine's, not this driver's corpus; --profile DIR runs it with --cpu-prof.
  * MAILBRIDGE_MIGRATION_BATCH is passed through, as with the CLI.
  */
-import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runBenchChild } from './lib/child.js';
 import { Secret } from '../src/core/index.js';
 import type { SystemConfig } from '../src/config/index.js';
 import { migrateUsers, type UserPassReport } from '../src/migration/index.js';
@@ -90,17 +89,7 @@ async function child(a: ChildArgs): Promise<void> {
 // ---------------------------------------------------------------- driver
 
 function runChild(a: ChildArgs, profileDir: string | undefined): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const args = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', fileURLToPath(import.meta.url), '--child', JSON.stringify(a)];
-    const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    c.stdout.on('data', (b: Buffer) => { out += b.toString(); });
-    c.on('error', reject);
-    c.on('close', (code) => {
-      if (code !== 0) { reject(new Error(`mailbridge child exited ${code}: ${out.slice(-2000)}`)); return; }
-      resolve(JSON.parse(out.trim().split('\n').pop()!) as ChildResult);
-    });
-  });
+  return runBenchChild<ChildResult>(import.meta.url, JSON.stringify(a), profileDir);
 }
 
 /** The issue's dsync command: the cloud Dovecot's doveadm pulls `source` from legacy over imapc into `target`. */

@@ -1,19 +1,12 @@
 /** The gateway commands as a user runs them: gateway, route explain, queue, track. */
+import { freePort } from '../../harness/process.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { runCli, startChild, stopChild, writeConfig } from './child.js';
 import { sendRaw, startSink, tempDir } from './helpers.js';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const a = s.address();
-  await new Promise((r) => s.close(r));
-  return typeof a === 'object' && a ? a.port : 0;
-}
 
 test('gateway, route explain, queue list/show/hold/release, track', async (t) => {
   const dir = tempDir(t);

@@ -11,19 +11,12 @@
  * instant between the fsync and the reply (also counted and printed; bounded
  * by the sessions in flight at each kill).
  */
+import { freePort } from '../../harness/process.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { RawClient, startSink, tempDir } from './helpers.js';
 import { startChild, stopChild, writeConfig, type Running } from './child.js';
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const a = s.address();
-  await new Promise((r) => s.close(r));
-  return typeof a === 'object' && a ? a.port : 0;
-}
 
 const RCPTS = ['ann@example.com', 'bob@example.com'];
 const SENDERS = 4;

@@ -4,23 +4,16 @@
  * retries, delay and failure DSNs, expiry, restart without re-delivery, queue
  * control and the pickup folder.
  */
+import { freePort } from '../../harness/process.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { sendRaw, smtpSystem, startGateway, startSink, type AfterHost } from './helpers.js';
 
 const MSG = (id: string): string => `From: a@example.org\r\nTo: ann@example.com\r\nSubject: t\r\nMessage-ID: <${id}@example.org>\r\n\r\nHello\r\n`;
 const PEOPLE = { legacy: ['ann@example.com,Ann,', 'bob@example.com,Bob,', 'cid@example.com,Cid,'] };
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const a = s.address();
-  await new Promise((r) => s.close(r));
-  return typeof a === 'object' && a ? a.port : 0;
-}
 
 async function until(what: string, fn: () => boolean, t: AfterHost, timeoutMs = 20_000): Promise<void> {
   void t;

@@ -1,0 +1,22 @@
+/**
+ * Runs a benchmark script again as a child process (`--child ARG`), so the
+ * measured work has a process (and a peak RSS) of its own; the child prints its
+ * result as JSON on its last stdout line. With profileDir, the child writes a
+ * CPU profile there.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export function runBenchChild<T>(scriptUrl: string, arg: string, profileDir?: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const args = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', fileURLToPath(scriptUrl), '--child', arg];
+    const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+    c.on('error', reject);
+    c.on('close', (code) => {
+      if (code !== 0) { reject(new Error(`mailbridge child exited ${code}: ${out.slice(-2000)}`)); return; }
+      resolve(JSON.parse(out.trim().split('\n').pop()!) as T);
+    });
+  });
+}
