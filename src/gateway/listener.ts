@@ -8,7 +8,8 @@
  * dropped while the handshake runs; PIPELINING, 8BITMIME, SMTPUTF8 and DSN
  * parameters are parsed. What it does not do, and we do: bare LF / bare CR /
  * NUL / long text lines (DataGuard), the 5.3.4 wording of its size refusal and
- * the 500 for an over-long command line (replyRewrites below).
+ * the 500 for an over-long command line (replyRewrites below), and AUTH left
+ * out of EHLO before STARTTLS (smtp-server lists it, then refuses it with 538).
  */
 import { BlockList, isIPv6 } from 'node:net';
 import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMTPServerSession } from 'smtp-server';
@@ -64,7 +65,14 @@ const REPLY_REWRITES: readonly { code: number; text: RegExp; reply: () => ReplyT
 ];
 
 interface PatchableConnection {
-  send(code: number, data?: string | string[], context?: string): void;
+  secure: boolean;
+  send(code: number, data?: string | string[] | false, context?: string | false): void;
+}
+
+/** smtp-server lists AUTH in EHLO in plaintext too; we offer it only inside TLS (it refuses AUTH there with 538). */
+function hideAuthBeforeTls(conn: PatchableConnection, code: number, data: string | string[] | false | undefined): string | string[] | false | undefined {
+  if (code !== 250 || !Array.isArray(data) || conn.secure) return data;
+  return data.filter((line) => !/^AUTH\b/i.test(line));
 }
 
 export function buildRelayList(cidrs: readonly string[]): BlockList {
@@ -151,8 +159,9 @@ export class GatewayListener {
       const conn = [...server.connections].at(-1);
       if (!conn) return;
       const send = conn.send.bind(conn);
-      conn.send = (code, data, context) => {
-        const text = Array.isArray(data) ? data.join(' ') : (data ?? '');
+      conn.send = (code, raw, context) => {
+        const data = hideAuthBeforeTls(conn, code, raw);
+        const text = Array.isArray(data) ? data.join(' ') : (data || '');
         const rw = REPLY_REWRITES.find((x) => x.code === code && x.text.test(text));
         if (!rw) return send(code, data, context);
         const e = toSmtpServerError(rw.reply());

@@ -20,6 +20,7 @@ export * from './lab.js';
 export * from './slapd.js';
 export * from './radicale.js';
 export * from './postfix.js';
+export * from './tls.js';
 
 /** Anything with node:test's `after(fn)`: a TestContext or a SuiteContext. */
 export interface AfterHost { after(fn: () => Promise<void> | void): unknown }

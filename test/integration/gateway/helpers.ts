@@ -148,6 +148,10 @@ export interface TestGatewayOptions {
   gateway?: Partial<GatewayConfig>;
   spool?: string;
   tickMs?: number;
+  /** Key and certificate (PEM) for STARTTLS. */
+  tls?: { key: Buffer; cert: Buffer };
+  /** SMTP AUTH check (offered only with tls and `gateway.auth`). */
+  authenticate?: (user: string, password: string) => Promise<boolean>;
 }
 
 export interface TestGateway {
@@ -191,6 +195,7 @@ export async function startGateway(t: AfterHost, o: TestGatewayOptions = {}): Pr
     config, domains: ['example.com'], systems: o.systems ?? {},
     resolver: o.resolver ?? new CsvResolver(files, ['example.com']),
     log: silentLogger(), registry: createMetrics({ defaults: false }).registry, tickMs: o.tickMs ?? 100, closeTimeoutMs: 300,
+    ...(o.tls ? { tls: o.tls } : {}), ...(o.authenticate ? { authenticate: o.authenticate } : {}),
   };
   const gw = await Gateway.start(opts);
   let stopped = false;
