@@ -83,15 +83,21 @@ async function closeAll(sessions: ImapFlow[], closers: (() => void)[]): Promise<
   await Promise.all(sessions.splice(0).map(closeSession));
 }
 
+/** Logs in on both sides (sessions are recorded for closing) and maps the folders. */
+async function openBothSides(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[]) {
+  const source = await openSide(deps, user, 'source');
+  sessions.push(source);
+  const target = await openSide(deps, user, 'target');
+  sessions.push(target);
+  const info = await targetInfo(target);
+  const { plan } = await planUserFolders(source, info, deps.migration);
+  return { source, target, info, plan };
+}
+
 /** One attempt at the pass; a retry after a dropped connection runs it again and resumes from the stored state. */
 async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassReport, state: MigrationState, log: Logger,
   sessions: ImapFlow[], closers: (() => void)[]): Promise<void> {
-  const source = await openSide(deps, user, 'source');
-  sessions.push(source);
-  const control = await openSide(deps, user, 'target');
-  sessions.push(control);
-  const info = await targetInfo(control);
-  const { plan } = await planUserFolders(source, info, deps.migration);
+  const { source, target: control, info, plan } = await openBothSides(deps, user, sessions);
   report.merges = plan.merges.map((x) => ({ target: x.target, sources: x.sources }));
   report.collisions = plan.collisions;
   if (report.dryRun) {
@@ -243,12 +249,7 @@ export async function verifyUser(deps: EngineDeps, user: MigrationUser): Promise
   const out: UserVerify = { address: user.address, ok: true, folders: [], differences: [], normalized: [] };
   const sessions: ImapFlow[] = [];
   try {
-    const source = await openSide(deps, user, 'source');
-    sessions.push(source);
-    const target = await openSide(deps, user, 'target');
-    sessions.push(target);
-    const info = await targetInfo(target);
-    const { plan } = await planUserFolders(source, info, deps.migration);
+    const { source, target, info, plan } = await openBothSides(deps, user, sessions);
     const groups = new Map<string, typeof plan.mappings>();
     for (const m of plan.mappings) groups.set(m.target, [...(groups.get(m.target) ?? []), m]);
     for (const [t, group] of groups) {

@@ -79,15 +79,21 @@ export interface MigrateTarget {
   file?: string;
 }
 
+/** The migrations the store has applied; refuses a store migrated by a newer build. */
+async function readKnownApplied(t: MigrateTarget): Promise<string[]> {
+  let applied: string[];
+  try {
+    applied = await appliedMigrations(t.db);
+  } catch (err) {
+    throw migrationError(`cannot read the migration state of ${t.location}: ${describeError(err)}`, err, t.secrets);
+  }
+  checkKnown(applied, t.location);
+  return applied;
+}
+
 export async function migrateToLatest(t: MigrateTarget): Promise<string[]> {
   const run = async (): Promise<string[]> => {
-    let applied: string[];
-    try {
-      applied = await appliedMigrations(t.db);
-    } catch (err) {
-      throw migrationError(`cannot read the migration state of ${t.location}: ${describeError(err)}`, err, t.secrets);
-    }
-    checkKnown(applied, t.location);
+    await readKnownApplied(t);
     const migrator = new Migrator({ db: t.db, provider: { getMigrations: () => Promise.resolve({ ...MIGRATIONS }) } });
     const { error, results } = await migrator.migrateToLatest();
     if (error !== undefined) {
@@ -102,13 +108,7 @@ export async function migrateToLatest(t: MigrateTarget): Promise<string[]> {
 
 /** Read-only opens do not migrate: they need a store already at this build's latest migration. */
 export async function requireLatest(t: MigrateTarget): Promise<void> {
-  let applied: string[];
-  try {
-    applied = await appliedMigrations(t.db);
-  } catch (err) {
-    throw migrationError(`cannot read the migration state of ${t.location}: ${describeError(err)}`, err, t.secrets);
-  }
-  checkKnown(applied, t.location);
+  const applied = await readKnownApplied(t);
   const current = applied.at(-1);
   if (current !== LATEST_MIGRATION) {
     throw migrationError(
