@@ -10,6 +10,7 @@
  * \Draft in Drafts. No \Deleted: mailbridge skips those by default and dsync
  * copies them, so they would make the two targets differ by design.
  */
+import { seededRandom } from '../../src/core/index.js';
 import type { ImapFlow } from 'imapflow';
 import { PipelinedAppender } from '../../src/migration/appender.js';
 import { LAB_HOST, type DovecotInfo } from '../../test/harness/index.js';
@@ -23,17 +24,6 @@ export const FOLDERS: ReadonlyArray<[string, number]> = [
 
 export interface CorpusMessage { folder: string; body: Buffer; flags: string[]; date: Date }
 
-/** mulberry32: small, fast, and the same corpus on every run for the same seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ('the quarterly report migration server mailbox meeting agenda budget invoice customer project deadline review '
   + 'please find attached update regarding schedule team thanks regards tomorrow monday friday contract draft approval '
@@ -120,7 +110,7 @@ function message(r: () => number, pool: string, seed: number, i: number, folder:
 
 /** `count` messages for one mailbox; `seed` makes mailboxes differ from each other. */
 export function* corpus(count: number, seed: number): Generator<CorpusMessage> {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const pool = textPool(r);
   const t0 = Date.UTC(2021, 0, 1);
   const span = Date.UTC(2026, 10, 1) - t0;

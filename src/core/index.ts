@@ -4,3 +4,4 @@ export * from './types.js';
 export * from './secret.js';
 export * from './password.js';
 export * from './csv.js';
+export * from './random.js';

@@ -1,3 +1,4 @@
+import { seededRandom } from '../../core/index.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MbError } from '../../core/index.js';
@@ -283,16 +284,6 @@ test('a folder listed twice is mapped once, with a warning', () => {
   assert.equal(plan.warnings.length, 1);
 });
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 test('the plan does not depend on the order of the input', () => {
   const src = folders('.',
@@ -307,7 +298,7 @@ test('the plan does not depend on the order of the input', () => {
   });
   const expected = planFolders(src, o);
   assert.ok(expected.merges.length >= 2 && expected.collisions.length >= 2, JSON.stringify(expected, null, 1));
-  const next = rng(7);
+  const next = seededRandom(7);
   for (let round = 0; round < 50; round++) {
     const shuffled = [...src];
     for (let i = shuffled.length - 1; i > 0; i--) {

@@ -1,3 +1,4 @@
+import { seededRandom } from '../../core/index.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeMutf7, encodeMutf7, isValidMutf7 } from './mutf7.js';
@@ -82,16 +83,6 @@ test('mutf7: "&-" after a shift sequence is fine (only base64 runs may not be ad
   assert.equal(encodeMutf7('é&'), '&AOk-&-');
 });
 
-/** Deterministic PRNG (mulberry32) so the property test is reproducible. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const POOLS = [
   () => ' &+-/.,~abcAZ09'.split(''),
@@ -100,7 +91,7 @@ const POOLS = [
 ];
 
 test('mutf7: round-trip property over 500 generated names', () => {
-  const next = rng(20240601);
+  const next = seededRandom(20240601);
   for (let n = 0; n < 500; n++) {
     const len = Math.floor(next() * 12);
     let s = '';
