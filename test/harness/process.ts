@@ -10,8 +10,10 @@ import { join } from 'node:path';
 
 export const LAB_HOST = '127.0.0.1';
 
-/** A port the kernel just handed out on loopback; the listener is closed again. */
-export async function freePort(): Promise<number> {
+/** Ports this process handed out already: the kernel may offer a released port again. */
+const handedOut = new Set<number>();
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -22,6 +24,21 @@ export async function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A free loopback port, never one this process handed out before. Servers of a
+ * lab start in parallel and bind their ports only later, so without this two of
+ * them can get the same released port (seen: legacy's LMTP and cloud's IMAP).
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await kernelPort();
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }
 
 export interface LabUser { name: string; uid: number; gid: number; root: boolean }
