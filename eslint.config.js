@@ -25,6 +25,6 @@ export default tseslint.config(
   {
     // The console's front end: plain ES modules run by the browser as written (issue 7).
     files: ['src/web/console/*.js'],
-    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', EventSource: 'readonly', Node: 'readonly', setTimeout: 'readonly', setInterval: 'readonly' } },
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', EventSource: 'readonly', Node: 'readonly', setTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', clearTimeout: 'readonly', URLSearchParams: 'readonly', URL: 'readonly', confirm: 'readonly', HTMLElement: 'readonly', Intl: 'readonly' } },
   },
 );

@@ -28,6 +28,22 @@ export interface AuditListEntry { id: string; at: number; actor: string; action:
 
 export interface CheckRunSummary { ok: boolean; endpoints: number; durationMs: number }
 
+/**
+ * What an area of the console (queue, tracking, directory, migration,
+ * free/busy) gets to register its API routes with: the guard has already
+ * checked the session and the CSRF token of every route it adds.
+ */
+export interface ConsoleKit {
+  /** The session of a request that passed the guard. */
+  sessionOf(req: FastifyRequest): Session;
+  /** Records an action in the audit log (who is the session's user). */
+  audit(req: FastifyRequest, action: string, details?: Record<string, unknown>, target?: string): Promise<void>;
+  metrics?: Metrics;
+}
+
+/** Registers one area's routes (GET /api/queue, ...); built by the composition root with its own dependencies. */
+export type ConsoleArea = <L extends FastifyBaseLogger>(app: App<L>, kit: ConsoleKit) => void;
+
 /** What the console needs, built by the CLI from the store and the config (web never opens the database). */
 export interface ConsoleDeps {
   organization: string;
@@ -49,6 +65,8 @@ export interface ConsoleDeps {
   /** How often /api/events sends the overview; default 2 s. */
   pushIntervalMs?: number;
   assetsDir?: string;
+  /** The pages beyond the overview, each with its API routes. */
+  areas?: readonly ConsoleArea[];
 }
 
 /** What server.ts asks of the console for routes outside it (/metrics when not public). */
@@ -56,7 +74,7 @@ export interface ConsoleHandle {
   loggedIn(req: FastifyRequest): boolean;
 }
 
-type App<L extends FastifyBaseLogger> = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, L>;
+export type App<L extends FastifyBaseLogger> = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, L>;
 
 const CSP = [
   "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "connect-src 'self'",
@@ -191,6 +209,17 @@ async function routes<L extends FastifyBaseLogger>(app: App<L>, deps: ConsoleDep
     const limit = Math.min(200, Math.max(1, Number.parseInt(req.query.limit ?? '50', 10) || 50));
     return { entries: await deps.audit.list({ limit }) };
   });
+
+  const kit: ConsoleKit = {
+    sessionOf,
+    audit: async (req, action, details = {}, target) => {
+      const s = sessionOf(req);
+      logEvent(reqLog(req), 'console.action', { user: s.user, action, ...(target ? { target } : {}) }, undefined, deps.metrics);
+      await auth.audit(req, s.user, action, details, target);
+    },
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
+  };
+  for (const area of deps.areas ?? []) area(app, kit);
 
   // Unknown API paths: 401 without a session like every other, 404 with one.
   app.all('/api/*', async (_req, reply) => reply.code(404).send({ error: 'not found' }));

@@ -32,6 +32,30 @@ export async function action(path, csrfToken) {
   return body;
 }
 
+/** A state-changing call with a JSON body (POST, or another method); answers the parsed reply. */
+export async function sendJson(path, csrfToken, body, method = 'POST') {
+  const res = await fetch(path, {
+    method, credentials: 'same-origin',
+    headers: { 'x-csrf-token': csrfToken, 'content-type': 'application/json' },
+    body: JSON.stringify(body ?? {}),
+  });
+  if (res.status === 401) {
+    window.location.assign('/login');
+    throw new Error('logged out');
+  }
+  const reply = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(reply.error ?? `${path}: HTTP ${res.status}`);
+  return reply;
+}
+
+/** A query string from an object, leaving out empty values. */
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v != null && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
 /** "12 s ago", "3 min ago", or the local time for anything older than a day. */
 export function ago(ms, now = Date.now()) {
   if (ms == null) return 'never';

@@ -1,5 +1,7 @@
-// The overview page: traffic lights per system and endpoint, worst first, kept
-// current by server-sent events (GET /api/events) without reloading.
+// The console shell and its overview page: traffic lights per system and
+// endpoint, worst first, kept current by server-sent events (GET /api/events)
+// without reloading. The other pages live in page-NAME.js modules, loaded when
+// first shown (see showPage).
 import { action, ago, el, getJson, getSession } from './api.js';
 
 const LABEL = { green: 'ok', red: 'failed', grey: 'unknown' };
@@ -119,6 +121,39 @@ async function logout() {
   }
 }
 
+const PAGES = ['overview', 'queue', 'tracking', 'directory', 'migration', 'freebusy'];
+const mounted = new Map();
+
+/**
+ * Shows the page named by the location hash (#/queue, #/queue/ID, ...). A page
+ * module exports mount(container, { session, params }) and, optionally,
+ * show(params) for a later visit and hide(); the shell never looks inside.
+ */
+async function showPage() {
+  const [name = 'overview', ...params] = window.location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const page = PAGES.includes(name) ? name : 'overview';
+  for (const p of PAGES) {
+    const box = document.getElementById(`page-${p}`);
+    if (box) box.hidden = p !== page;
+    document.querySelector(`nav a[data-page="${p}"]`)?.classList.toggle('active', p === page);
+  }
+  document.title = `${page === 'freebusy' ? 'Free/busy' : page[0].toUpperCase() + page.slice(1)} · mailbridge`;
+  for (const [p, mod] of mounted) if (p !== page) mod.hide?.();
+  if (page === 'overview') return;
+  const box = document.getElementById(`page-${page}`);
+  try {
+    if (!mounted.has(page)) {
+      const mod = await import(`/assets/page-${page}.js`);
+      mounted.set(page, mod);
+      await mod.mount(box, { session, params });
+    } else {
+      await mounted.get(page).show?.(params);
+    }
+  } catch (err) {
+    box.replaceChildren(el('p', { class: 'error' }, `This page could not be loaded: ${err.message}`));
+  }
+}
+
 async function main() {
   session = await getSession();
   if (!session) {
@@ -131,6 +166,8 @@ async function main() {
   render(await getJson('/api/overview'));
   await renderAudit();
   connect();
+  window.addEventListener('hashchange', () => void showPage());
+  await showPage();
   // Keep the "… ago" columns honest between updates.
   setInterval(() => { if (lastOverview) renderSystems(lastOverview); }, 10_000);
 }
