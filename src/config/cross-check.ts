@@ -41,6 +41,12 @@ export function crossCheck(value: unknown, ctx: z.core.$RefinementCtx): void {
     }
   }
 
+  const gateway = obj(root.gateway);
+  if (gateway?.auth !== undefined && gateway.tls === undefined) {
+    // AUTH is offered only inside TLS (passwords never in plaintext): without a certificate nobody could log in.
+    ctx.addIssue({ code: 'custom', path: ['gateway', 'auth'], message: 'needs gateway.tls (AUTH is offered only after STARTTLS)' });
+  }
+
   const winners = obj(root.directory)?.conflictWinner;
   if (Array.isArray(winners)) winners.forEach((name, i) => mustExist(name, ['directory', 'conflictWinner', i]));
 

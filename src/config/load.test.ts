@@ -36,7 +36,7 @@ test('the DESIGN.md example parses, with real values', () => {
   assert.deepEqual(Object.keys(cfg.systems), ['legacy', 'cloud']);
   const legacy = cfg.systems.legacy!;
   assert.equal(legacy.name, 'legacy');
-  assert.deepEqual(legacy.smtp, { host: '127.0.0.1', port: 10024, protocol: 'lmtp', tls: 'none' });
+  assert.deepEqual(legacy.smtp, { host: '127.0.0.1', port: 10024, protocol: 'lmtp', tls: 'none', concurrency: 10 });
   assert.equal(legacy.imap?.admin?.user, 'master');
   assert.equal(legacy.imap?.admin?.password.reveal(), 'masterpw');
   assert.equal(legacy.imap?.admin?.mode, 'master');
@@ -48,7 +48,7 @@ test('the DESIGN.md example parses, with real values', () => {
   assert.deepEqual(cfg.gateway?.listen, [{ host: '127.0.0.1', port: 2525 }]);
   assert.equal(cfg.gateway?.maxMessageSize, 25_000_000);
   assert.deepEqual(cfg.gateway?.retry, { schedule: [60_000, 300_000, 900_000, 1_800_000, 3_600_000], maxAge: 432_000_000, warnAfter: 14_400_000 });
-  assert.deepEqual(cfg.gateway?.external, { host: '127.0.0.1', port: 10026, tls: 'none' });
+  assert.deepEqual(cfg.gateway?.external, { host: '127.0.0.1', port: 10026, tls: 'none', concurrency: 10 });
   assert.deepEqual(cfg.migration && [cfg.migration.from, cfg.migration.to, cfg.migration.concurrency], ['legacy', 'cloud', 4]);
   assert.equal(cfg.web.users[0]?.name, 'admin');
 });

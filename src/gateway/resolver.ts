@@ -66,17 +66,38 @@ export function parsePeopleCsv(text: string, system: string, file: string): Map<
   return map;
 }
 
-/** The systems' people CSV files, re-read when one changes (mtime). */
+/**
+ * The systems' people CSV files, re-read when one changes (mtime). The mtimes
+ * are looked at once per `checkEveryMs` at most, not per recipient: a stat
+ * per RCPT and per delivery was 8% of the gateway's CPU under load.
+ */
 export class CsvResolver implements RecipientResolver {
   readonly source: string;
   #map = new Map<string, CsvEntry>();
   #stamp = '';
+  #checkedAt = -Infinity;
+  #refreshing: Promise<void> | undefined;
 
-  constructor(private readonly files: Readonly<Record<string, string>>, private readonly domains: readonly string[]) {
+  constructor(
+    private readonly files: Readonly<Record<string, string>>,
+    private readonly domains: readonly string[],
+    private readonly checkEveryMs = 1000,
+    private readonly now: () => number = Date.now,
+  ) {
     this.source = `CSV files (${Object.values(files).join(', ') || 'none'})`;
   }
 
-  async #refresh(): Promise<void> {
+  /** One look at the files at a time; callers meanwhile share it. */
+  #refresh(): Promise<void> {
+    if (this.now() - this.#checkedAt < this.checkEveryMs) return Promise.resolve();
+    this.#refreshing ??= this.#reload().then(
+      () => { this.#checkedAt = this.now(); this.#refreshing = undefined; },
+      (err: unknown) => { this.#refreshing = undefined; throw err; },
+    );
+    return this.#refreshing;
+  }
+
+  async #reload(): Promise<void> {
     const entries = Object.entries(this.files);
     let stamp: string;
     try {

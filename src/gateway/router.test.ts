@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MbError } from '../core/index.js';
@@ -30,6 +30,22 @@ test('CSV resolver: known, alias, unknown, external; a missing file is transient
   assert.equal((await r.resolve('x@other.org')).kind, 'external');
   const broken = new CsvResolver({ legacy: join(dir, 'missing.csv') }, ['example.com']);
   await assert.rejects(broken.resolve('ann@example.com'), (e: unknown) => MbError.is(e, 'GATEWAY_DIRECTORY_UNAVAILABLE') && e.retry === 'transient');
+});
+
+test('CSV resolver: the files are looked at once per interval, and a change is picked up after it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'mb-res-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'l.csv');
+  writeFileSync(file, 'ann@example.com,Ann,\n');
+  let now = 1_000_000;
+  const r = new CsvResolver({ legacy: file }, ['example.com'], 1000, () => now);
+  assert.equal((await r.resolve('bob@example.com')).kind, 'unknown');
+  writeFileSync(file, 'ann@example.com,Ann,\nbob@example.com,Bob,\n');
+  utimesSync(file, new Date(), new Date(Date.now() + 5000));
+  now += 500;
+  assert.equal((await r.resolve('bob@example.com')).kind, 'unknown', 'within the interval: the loaded table');
+  now += 600;
+  assert.equal((await r.resolve('bob@example.com')).kind, 'system', 'after it: re-read');
 });
 
 const fixed: RecipientResolver = {

@@ -25,7 +25,7 @@ export interface SendEnvelope {
   to: string[];
   size: number;
   use8BitMime: boolean;
-  dsn?: { ret?: 'FULL' | 'HDRS'; envid?: string; notify?: string[] };
+  dsn?: { ret?: 'FULL' | 'HDRS'; envid?: string; notify?: string[]; orcpt?: string };
 }
 
 /** Per recipient (by address as sent): accepted with the reply, or the error nodemailer gave for it. */

@@ -2,8 +2,6 @@
 import { freePort } from '../../harness/process.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { runCli, startChild, stopChild, writeConfig } from './child.js';
 import { sendRaw, startSink, tempDir } from './helpers.js';
 
@@ -43,10 +41,14 @@ test('gateway, route explain, queue list/show/hold/release, track', async (t) =>
   assert.equal(missing.code, 1);
 
   const sink = await startSink(t, { port: backendPort });
-  // The running gateway applies the request before its next scan; its state log shows it.
-  const stateFile = join(dir, 'spool', 'queue', `${id}.state`);
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline && !(existsSync(stateFile) && readFileSync(stateFile, 'utf8').includes('"op":"hold"'))) await new Promise((res) => setTimeout(res, 50));
+  // The running gateway applies the request before its next scan; its journal (read by `queue show`) shows it.
+  const held = async (): Promise<boolean> => {
+    const r = await runCli(config, ['queue', 'show', id, '--json']);
+    return r.code === 0 && (JSON.parse(r.stdout) as { message: { held: boolean } }).message.held;
+  };
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && !(await held())) await new Promise((res) => setTimeout(res, 100));
+  assert.ok(await held(), 'queue show reports the message held');
   await new Promise((res) => setTimeout(res, 300));
   assert.equal(sink.messages.length, 0, 'held: not delivered although the backend is up');
   await runCli(config, ['queue', 'release', id]);

@@ -122,8 +122,9 @@ test('loops: too many Received headers, or our signed hop header seen twice for 
 
 test('a spool that cannot be written answers 451 4.3.0, never 250 or 5xx', async (t) => {
   const g = await startGateway(t, { people: PEOPLE });
-  rmSync(join(g.spoolDir, 'tmp'), { recursive: true });
-  writeFileSync(join(g.spoolDir, 'tmp'), 'not a folder');
+  // Messages are appended to segments in queue/: a file in its place makes every write fail.
+  rmSync(join(g.spoolDir, 'queue'), { recursive: true });
+  writeFileSync(join(g.spoolDir, 'queue'), 'not a folder');
   assert.equal(await sendRaw(g.port, 'a@example.org', ['ann@example.com'], MSG), '451 4.3.0 Local error, try again later');
   assert.equal(g.gw.spool.size, 0);
 });

@@ -171,7 +171,7 @@ test('STARTTLS forgets the plaintext session: a transaction begun before TLS is 
 test('SMTP AUTH is offered and accepted only inside TLS', async (t) => {
   const tls = labCert(t);
   const authenticate = (user: string, password: string): Promise<boolean> => Promise.resolve(user === 'sub' && password === 'secret');
-  const g = await startGateway(t, { people: PEOPLE, tls, authenticate, gateway: { auth: true, relayNetworks: ['10.0.0.0/8'] } });
+  const g = await startGateway(t, { people: PEOPLE, tls, authenticate, gateway: { auth: { users: [{ name: 'sub', passwordHash: 'scrypt$checked-by-authenticate-above' }] }, relayNetworks: ['10.0.0.0/8'] } });
   const plain = await open(t, g.port);
   const before = await plain.cmd('EHLO c.test');
   assert.match(before, /STARTTLS/);
