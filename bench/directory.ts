@@ -8,6 +8,14 @@
  * it prints figures and ratios and never fails on a time.
  *
  *   npm run bench:directory -- [--people N] [--changes N] [--profile DIR]
+ *                                [--no-floor] [--rounds R] [--compare OTHER/bench/directory.ts]
+ *
+ * `--rounds R` runs R incremental syncs, each after its own `--changes`
+ * modifications. `--compare` runs every round twice, alternating another
+ * tree's child (say, the committed code exported to a scratch folder) and
+ * this one, each after its own modifications and against the same slapd and
+ * store: an A/B under the same load. `--no-floor` skips the floor (its ldapadd
+ * is most of the bench's time).
  *
  * Each mailbridge run is a child process of its own (`--child`), so its peak
  * RSS is the sync's and not this driver's LDIF buffers; `--profile DIR` runs
@@ -16,7 +24,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { runBenchChild } from './lib/child.js';
 import { parseConfig } from '../src/config/index.js';
 import { runDirectorySync } from '../src/directory/index.js';
@@ -36,6 +45,10 @@ interface ChildResult {
   heapUsedMb: number;
   status: string;
   counts: Record<string, number>;
+  /** Per system: full or incremental read, entries and contacts read whole. */
+  reads?: Record<string, { mode: string; people: number; contacts: number }>;
+  /** Wall ms per phase of the run. */
+  timings?: Record<string, number>;
 }
 
 function argValue(name: string): string | undefined {
@@ -66,6 +79,8 @@ async function child(configFile: string): Promise<void> {
         conflicts: d.conflicts.length, errors: r.errors.length, skipped: r.skipped.length,
         directoryWrites: r.writes.directory, storeWrites: r.writes.store,
       },
+      timings: r.timings,
+      reads: Object.fromEntries(Object.entries(r.reads).map(([s, x]) => [s, { mode: x.mode, people: x.people, contacts: x.contacts }])),
     };
     if (r.errors.length > 0) console.error(`first errors: ${JSON.stringify(r.errors.slice(0, 3))}`);
     process.stdout.write(`${JSON.stringify(out)}\n`);
@@ -114,7 +129,7 @@ function contactsLdif(people: Map<LabSystem, LabPerson[]>, ou: string): string {
   return `${parts.join('\n\n')}\n`;
 }
 
-function changesLdif(info: LdapInfo, people: Map<LabSystem, LabPerson[]>, changes: number): string {
+function changesLdif(info: LdapInfo, people: Map<LabSystem, LabPerson[]>, changes: number, round = 0): string {
   const parts: string[] = [];
   for (const s of SYSTEMS) {
     const list = people.get(s)!;
@@ -123,7 +138,7 @@ function changesLdif(info: LdapInfo, people: Map<LabSystem, LabPerson[]>, change
     const step = Math.max(1, Math.floor(list.length / Math.max(1, n)));
     for (let k = 0; k < n; k++) {
       const p = list[(k * step) % list.length]!;
-      parts.push([`dn: uid=${p.uid},${info.systems[s].baseDn}`, 'changetype: modify', 'replace: title', `title: Changed ${k}`, '-'].join('\n'));
+      parts.push([`dn: uid=${p.uid},${info.systems[s].baseDn}`, 'changetype: modify', 'replace: title', `title: Changed ${round > 0 ? `r${round} ` : ''}${k}`, '-'].join('\n'));
     }
   }
   return `${parts.join('\n\n')}\n`;
@@ -144,16 +159,16 @@ function run(cmd: string, args: string[]): Promise<number> {
   });
 }
 
-async function runChild(configFile: string, profileDir: string | undefined): Promise<ChildResult & { wallSeconds: number }> {
+async function runChild(configFile: string, profileDir: string | undefined, script = import.meta.url): Promise<ChildResult & { wallSeconds: number }> {
   const t0 = performance.now();
-  const result = await runBenchChild<ChildResult>(import.meta.url, configFile, profileDir);
+  const result = await runBenchChild<ChildResult>(script, configFile, profileDir);
   return { ...result, wallSeconds: secs(t0) };
 }
 
 async function ldapSearchFloor(info: LdapInfo): Promise<number> {
   // The same filter, attributes and bases mailbridge reads; paged, since the admin is held to the size limit.
   const attrs = ['mail', 'proxyAddresses', 'mailAlternateAddress', 'mailLocalAddress', 'displayName', 'cn', 'givenName', 'sn',
-    'telephoneNumber', 'title', 'department', 'departmentNumber', 'company', 'o', 'modifyTimestamp', 'uSNChanged'];
+    'telephoneNumber', 'title', 'department', 'departmentNumber', 'company', 'o', 'entryCSN', 'modifyTimestamp', 'uSNChanged'];
   let total = 0;
   for (const s of SYSTEMS) {
     total += await run('ldapsearch', [...ldapArgs(info), '-LLL', '-E', 'pr=1000/noprompt', '-b', info.systems[s].baseDn,
@@ -232,14 +247,17 @@ async function main(): Promise<void> {
     say(`setup: slapd started in ${f2(tStart)} s; ${perSystem * 2} people loaded offline (slapadd -q, restart) in ${f2(secs(t0))} s`);
 
     // ---- floor: ldapsearch of the people + ldapadd of the same contacts into a fresh OU
-    const floorOu = `ou=floor-contacts,${info.suffix}`;
-    ldapAddLdif(info, `dn: ${floorOu}\nobjectClass: organizationalUnit\nou: floor-contacts\n`);
-    const ldifFile = join(dir, 'floor-contacts.ldif');
-    writeFileSync(ldifFile, contactsLdif(people, floorOu));
-    const search = await ldapSearchFloor(info);
-    const add = await run('ldapadd', [...ldapArgs(info), '-f', ldifFile]);
-    const floor = search + add;
-    say(`floor: ldapsearch (paged) of both people OUs ${f2(search)} s + ldapadd of ${perSystem * 2} contacts ${f2(add)} s = ${f2(floor)} s`);
+    let floor = Number.NaN;
+    if (!process.argv.includes('--no-floor')) {
+      const floorOu = `ou=floor-contacts,${info.suffix}`;
+      ldapAddLdif(info, `dn: ${floorOu}\nobjectClass: organizationalUnit\nou: floor-contacts\n`);
+      const ldifFile = join(dir, 'floor-contacts.ldif');
+      writeFileSync(ldifFile, contactsLdif(people, floorOu));
+      const search = await ldapSearchFloor(info);
+      const add = await run('ldapadd', [...ldapArgs(info), '-f', ldifFile]);
+      floor = search + add;
+      say(`floor: ldapsearch (paged) of both people OUs ${f2(search)} s + ldapadd of ${perSystem * 2} contacts ${f2(add)} s = ${f2(floor)} s`);
+    }
 
     // ---- mailbridge: first full sync
     const cfgFile = join(dir, 'mailbridge.yaml');
@@ -250,16 +268,37 @@ async function main(): Promise<void> {
       `read ${full.counts.peopleRead} people, contacts added ${full.counts.contactsAdded}, directory writes ${full.counts.directoryWrites}, ` +
       `store writes ${full.counts.storeWrites}, errors ${full.counts.errors}; contacts now in slapd ${written}`);
     say(`  contact shape check: ${await checkShape(info, people.get('legacy')![1]!, 'legacy')}`);
-    say(`ratio full sync / floor: ${f2(full.seconds / floor)} (aim <= 1.5)`);
+    if (Number.isFinite(floor)) say(`ratio full sync / floor: ${f2(full.seconds / floor)} (aim <= 1.5)`);
 
-    // ---- incremental: `changes` people modified, second sync
-    t0 = performance.now();
-    execFileSync('ldapmodify', ldapArgs(info), { input: changesLdif(info, people, changes), stdio: ['pipe', 'ignore', 'pipe'] });
-    say(`setup: ${changes} people modified with ldapmodify in ${f2(secs(t0))} s`);
-    const inc = await runChild(cfgFile, profileDir);
-    say(`mailbridge incremental sync (${changes} changes): ${f2(inc.seconds)} s (process ${f2(inc.wallSeconds)} s), status ${inc.status}, peak RSS ${mb(inc.maxRssMb)}; ` +
-      `people changed ${inc.counts.peopleChanged}, contacts changed ${inc.counts.contactsChanged}, added ${inc.counts.contactsAdded}, ` +
-      `deleted ${inc.counts.contactsDeleted}, directory writes ${inc.counts.directoryWrites}, store writes ${inc.counts.storeWrites} (aim < 5 s)`);
+    // ---- incremental: `changes` people modified, then a sync; per round, per tree when comparing
+    const rounds = Number(argValue('--rounds') ?? 1);
+    const compare = argValue('--compare');
+    const trees: [string, string][] = compare ? [['other', pathToFileURL(resolve(compare)).href], ['this', import.meta.url]] : [['this', import.meta.url]];
+    const incs: [string, ChildResult][] = [];
+    let round = 0;
+    for (let r = 0; r < rounds; r++) {
+      for (const [tree, script] of trees) {
+        round++;
+        t0 = performance.now();
+        execFileSync('ldapmodify', ldapArgs(info), { input: changesLdif(info, people, changes, round), stdio: ['pipe', 'ignore', 'pipe'] });
+        say(`setup: ${changes} people modified with ldapmodify in ${f2(secs(t0))} s`);
+        const inc = await runChild(cfgFile, profileDir, script);
+        const label = compare ? `${tree} tree, round ${r + 1}` : `round ${r + 1}`;
+        incs.push([label, inc]);
+        say(`mailbridge incremental sync (${changes} changes; ${label}): ${f2(inc.seconds)} s (process ${f2(inc.wallSeconds)} s), status ${inc.status}, peak RSS ${mb(inc.maxRssMb)}; ` +
+          `people changed ${inc.counts.peopleChanged}, contacts changed ${inc.counts.contactsChanged}, added ${inc.counts.contactsAdded}, ` +
+          `deleted ${inc.counts.contactsDeleted}, directory writes ${inc.counts.directoryWrites}, store writes ${inc.counts.storeWrites} (aim < 5 s)`);
+        if (inc.reads) {
+          say(`  reads: ${Object.entries(inc.reads).map(([s, x]) => `${s} ${x.mode}, ${x.people} entries + ${x.contacts} contacts read whole`).join('; ')}`);
+        }
+        if (inc.timings) say(`  phases (ms): ${Object.entries(inc.timings).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+      }
+    }
+    if (full.timings) say(`  full phases (ms): ${Object.entries(full.timings).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    for (const [tree] of trees) {
+      const mine = incs.filter(([label]) => !compare || label.startsWith(tree)).map(([, r]) => r.seconds).sort((x, y) => x - y);
+      if (mine.length > 1) say(`incremental ${compare ? `${tree} tree ` : ''}over ${mine.length} rounds: median ${f2(mine[Math.floor((mine.length - 1) / 2)]!)} s, min ${f2(mine[0]!)} s, max ${f2(mine.at(-1)!)} s`);
+    }
     const db = statSync(join(dir, 'ldap', 'db', 'data.mdb'));
     say(`slapd data.mdb at the end: ${mb(db.blocks * 512 / 1048576)} used; load average at end ${(await import('node:os')).loadavg().map(f2).join(' ')}`);
   } finally {

@@ -75,7 +75,9 @@ export function desiredContact(p: UnifiedPerson, target: ContactTarget): Desired
     // The address is the identity and unique in the container; names are not.
     rdn = `mail=${escapeDnValue(p.address)}`;
   }
-  return { system: target.system, address: p.address, sourceSystem: p.home.system, rdn, attributes: attrs, contentHash: hashContact(attrs) };
+  return {
+    system: target.system, address: p.address, sourceSystem: p.home.system, rdn, attributes: attrs, contentHash: hashContact(attrs), personHash: p.contentHash,
+  };
 }
 
 export function hashContact(attrs: Record<string, string[]>): string {

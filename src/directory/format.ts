@@ -15,7 +15,11 @@ function section(title: string, items: readonly ItemChange[], lines: string[]): 
 export function formatSyncResult(r: SyncResult): string {
   const d = r.diff;
   const lines: string[] = [];
-  const src = Object.entries(d.sources).map(([s, v]) => `${s}: ${v.people} people (${v.kind}), ${v.contacts} contacts of ours`);
+  const read = (system: string) => {
+    const x = r.reads[system];
+    return x ? `; ${x.mode} read${x.reason ? ` (${x.reason})` : ''}: ${x.people} entries and ${x.contacts} contacts read whole` : '';
+  };
+  const src = Object.entries(d.sources).map(([s, v]) => `${s}: ${v.people} people (${v.kind}), ${v.contacts} contacts of ours${read(s)}`);
   lines.push(`directory sync ${r.status === 'dry-run' ? '(dry run, nothing written)' : r.status}; run ${r.runId}`);
   lines.push(...src.map((s) => `  ${s}`));
   section('people added', d.people.add, lines);

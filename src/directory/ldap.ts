@@ -6,16 +6,58 @@
  * write of one contact is a DIRECTORY_CONTACT_WRITE_FAILED for that contact.
  */
 import { isIP } from 'node:net';
-import { Attribute, Change, Client, type Entry } from 'ldapts';
+import { Attribute, Change, Client, NoSuchObjectError, type Entry } from 'ldapts';
 import { MbError } from '../core/index.js';
 import type { LdapEndpoint } from '../config/index.js';
 import { normalizeDn } from '../protocol/ldap/index.js';
 import { MANAGED_ATTRIBUTES, MARKER_FILTER, comparable, parseMarker, type ContactChange } from './contacts.js';
 import { DirectoryErrors } from './errors.js';
-import { mapEntry, requestedAttributes, type AttributeMap, type RawEntry } from './mapping.js';
+import { changeMarkOf, lowerKeys, mapEntry, requestedAttributes, type AttributeMap, type RawEntry } from './mapping.js';
 import type { ExistingContact, SourcePerson } from './types.js';
 
 export const PAGE_SIZE = 500;
+
+/**
+ * Page size of the names-only listings (a DN and one mark per entry, a few
+ * dozen bytes): fewer round trips for the 100,000-entry listing of an
+ * incremental run. A server that caps the page size (AD's MaxPageSize,
+ * slapd's size.pr) returns smaller pages, and paging goes on regardless.
+ */
+export const LIST_PAGE_SIZE = 2000;
+
+/**
+ * Reads of single entries (by DN) kept in flight on one connection (RFC 4511
+ * section 4.1.1.1): an incremental run fetches its changed entries this way.
+ */
+export const READ_CONCURRENCY = 16;
+
+/** One entry of a names-only listing: its DN as spelled, normalized, and its change mark. */
+export interface ListedEntry {
+  dn: string;
+  id: string;
+  mark: string | null;
+}
+
+/** A skipped source entry (no usable address); the mark lets the next run skip it without reading it. */
+export interface SkippedEntry {
+  dn: string;
+  reason: string;
+  id?: string;
+  mark?: string | null;
+}
+
+export async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** resultCode 32 (noSuchObject): the entry went away between listing and reading. */
+function isNoSuchObject(err: unknown): boolean {
+  return err instanceof NoSuchObjectError;
+}
 
 export interface LdapOptions {
   insecure?: boolean;
@@ -63,6 +105,33 @@ export function isUnder(dn: string, base: string): boolean {
   return d !== null && b !== null && (d === b || d.endsWith(`,${b}`));
 }
 
+/** A test for "at or below one of these bases" on normalized DNs; the bases are normalized once. */
+function excluder(bases: readonly string[]): (dn: string | null) => boolean {
+  const norm = bases.map((b) => normalizeDn(b)).filter((b): b is string => b !== null);
+  return (dn) => dn !== null && norm.some((b) => dn === b || dn.endsWith(`,${b}`));
+}
+
+/** The first of the mark attributes the entry has (names compared without case), trimmed. */
+function markOf(e: Entry, markAttrs: readonly string[]): string | null {
+  // The usual case first: the server spells the name as asked (no copy of the entry's keys).
+  const first = markAttrs.length > 0 ? e[markAttrs[0]!] : undefined;
+  if (first !== undefined) {
+    const v = Array.isArray(first) ? first[0] : first;
+    const text = Buffer.isBuffer(v) ? v.toString('utf8') : v === undefined ? '' : String(v);
+    if (text.trim() !== '') return text.trim();
+  }
+  for (const want of markAttrs) {
+    const w = want.toLowerCase();
+    for (const [k, v] of Object.entries(e)) {
+      if (k === 'dn' || k.toLowerCase() !== w) continue;
+      const first = (Array.isArray(v) ? v : [v])[0];
+      const text = Buffer.isBuffer(first) ? first.toString('utf8') : first === undefined ? '' : String(first);
+      if (text.trim() !== '') return text.trim();
+    }
+  }
+  return null;
+}
+
 export class LdapDirectory {
   private constructor(readonly system: string, readonly cfg: LdapEndpoint, private readonly client: Client) {}
 
@@ -88,29 +157,82 @@ export class LdapDirectory {
    * anything under a contacts container (`excludeUnder`; in many layouts the
    * contacts OU sits below the people OU).
    */
-  async readPeople(map: AttributeMap, excludeUnder: readonly string[]): Promise<{ people: SourcePerson[]; skipped: { dn: string; reason: string }[] }> {
-    const filter = `(&${wrapFilter(this.cfg.filter)}(!${MARKER_FILTER}))`;
+  async readPeople(map: AttributeMap, excludeUnder: readonly string[]): Promise<{ people: SourcePerson[]; skipped: SkippedEntry[] }> {
     const people: SourcePerson[] = [];
-    const skipped: { dn: string; reason: string }[] = [];
+    const skipped: SkippedEntry[] = [];
     try {
       const pager = this.client.searchPaginated(this.cfg.baseDn, {
-        scope: 'sub', filter, attributes: requestedAttributes(map), paged: { pageSize: PAGE_SIZE },
+        scope: 'sub', filter: this.peopleFilter(), attributes: requestedAttributes(map), paged: { pageSize: PAGE_SIZE },
       });
       // DNs are parsed once per entry and the bases once per read: with 100,000
       // entries, parsing per comparison was the largest CPU cost of reading.
-      const bases = excludeUnder.map((b) => normalizeDn(b)).filter((b): b is string => b !== null);
+      const excluded = excluder(excludeUnder);
       for await (const page of pager) {
         for (const e of page.searchEntries) {
           const dn = normalizeEntryDn(e.dn);
-          if (dn !== null && bases.some((b) => dn === b || dn.endsWith(`,${b}`))) continue;
-          const r = mapEntry(this.system, dn ?? e.dn, toRaw(e), map);
-          if (r.ok) people.push(r.person);
-          else skipped.push({ dn: r.dn, reason: r.reason });
+          if (excluded(dn)) continue;
+          this.mapOne(dn, e, map, people, skipped);
         }
       }
     } catch (err) {
       throw unreachable(this.system, `reading people under ${this.cfg.baseDn}`, err);
     }
+    return { people, skipped };
+  }
+
+  private peopleFilter(): string {
+    return `(&${wrapFilter(this.cfg.filter)}(!${MARKER_FILTER}))`;
+  }
+
+  private mapOne(id: string | null, e: Entry, map: AttributeMap, people: SourcePerson[], skipped: SkippedEntry[]): void {
+    const raw = toRaw(e);
+    const r = mapEntry(this.system, id ?? e.dn, raw, map);
+    if (r.ok) people.push(r.person);
+    else skipped.push({ dn: r.dn, reason: r.reason, id: id ?? e.dn, mark: changeMarkOf(lowerKeys(raw.attributes), map)?.value ?? null });
+  }
+
+  /**
+   * The people an incremental run compares: DN and change mark only, the same
+   * filter and exclusions as readPeople. Finds additions, deletions, renames
+   * and moves (a new DN) and, by the mark, changed entries. `only` narrows
+   * the mark attributes asked for (see incremental.ts markAttributes).
+   */
+  async listPeople(map: AttributeMap, excludeUnder: readonly string[], only?: readonly string[]): Promise<ListedEntry[]> {
+    const markAttrs = only ?? map.changeMark ?? [];
+    const out: ListedEntry[] = [];
+    try {
+      const pager = this.client.searchPaginated(this.cfg.baseDn, {
+        // RFC 4511 section 4.5.1.8: "1.1" asks for no attributes at all.
+        scope: 'sub', filter: this.peopleFilter(), attributes: markAttrs.length > 0 ? [...markAttrs] : ['1.1'], paged: { pageSize: LIST_PAGE_SIZE },
+      });
+      const excluded = excluder(excludeUnder);
+      for await (const page of pager) {
+        for (const e of page.searchEntries) {
+          const id = normalizeEntryDn(e.dn);
+          if (excluded(id)) continue;
+          out.push({ dn: e.dn, id: id ?? e.dn, mark: markOf(e, markAttrs) });
+        }
+      }
+    } catch (err) {
+      throw unreachable(this.system, `listing people under ${this.cfg.baseDn}`, err);
+    }
+    return out;
+  }
+
+  /** Reads the given entries (base scope, same filter); one that has gone away since the listing is left out. */
+  async readPeopleByDn(entries: readonly ListedEntry[], map: AttributeMap): Promise<{ people: SourcePerson[]; skipped: SkippedEntry[] }> {
+    const people: SourcePerson[] = [];
+    const skipped: SkippedEntry[] = [];
+    const attributes = requestedAttributes(map);
+    const filter = this.peopleFilter();
+    await eachLimited(entries, READ_CONCURRENCY, async (l) => {
+      try {
+        const r = await this.client.search(l.dn, { scope: 'base', filter, attributes });
+        for (const e of r.searchEntries) this.mapOne(l.id, e, map, people, skipped);
+      } catch (err) {
+        if (!isNoSuchObject(err)) throw unreachable(this.system, `reading ${l.dn}`, err);
+      }
+    });
     return { people, skipped };
   }
 
@@ -124,18 +246,66 @@ export class LdapDirectory {
         scope: 'sub', filter: `(|(mail=*)${MARKER_FILTER})`, attributes: [...MANAGED_ATTRIBUTES], paged: { pageSize: PAGE_SIZE },
       });
       for await (const page of pager) {
-        for (const e of page.searchEntries) {
-          const raw = toRaw(e).attributes;
-          const lower: Record<string, string[]> = {};
-          for (const [k, v] of Object.entries(raw)) lower[k.toLowerCase()] = v;
-          const marker = parseMarker(lower.description ?? []);
-          const mail = lower.mail?.[0]?.trim().toLowerCase() ?? null;
-          out.push({ system: this.system, dn: e.dn, address: mail, ours: marker !== null, markerSource: marker?.source ?? null, values: comparable(raw) });
-        }
+        for (const e of page.searchEntries) out.push(this.toContact(e));
       }
     } catch (err) {
       throw unreachable(this.system, `reading contacts under ${dn}`, err);
     }
+    return out;
+  }
+
+  private toContact(e: Entry): ExistingContact {
+    const raw = toRaw(e).attributes;
+    const lower: Record<string, string[]> = {};
+    for (const [k, v] of Object.entries(raw)) lower[k.toLowerCase()] = v;
+    const marker = parseMarker(lower.description ?? []);
+    const mail = lower.mail?.[0]?.trim().toLowerCase() ?? null;
+    return { system: this.system, dn: e.dn, address: mail, ours: marker !== null, markerSource: marker?.source ?? null, values: comparable(raw) };
+  }
+
+  /**
+   * What an incremental run checks in the contacts container: the names of our
+   * contacts (marker; no attributes) and, read whole, the objects with a mail
+   * and without our marker (hand-made ones: conflicts, never touched). Together
+   * they are readContacts' set.
+   */
+  async listContacts(): Promise<{ ours: string[]; foreign: ExistingContact[] }> {
+    const dn = this.cfg.contactsDn;
+    if (!dn) return { ours: [], foreign: [] };
+    const ours: string[] = [];
+    const foreign: ExistingContact[] = [];
+    const listOurs = async () => {
+      for await (const page of this.client.searchPaginated(dn, { scope: 'sub', filter: MARKER_FILTER, attributes: ['1.1'], paged: { pageSize: LIST_PAGE_SIZE } })) {
+        for (const e of page.searchEntries) ours.push(e.dn);
+      }
+    };
+    const readForeign = async () => {
+      const filter = `(&(mail=*)(!${MARKER_FILTER}))`;
+      for await (const page of this.client.searchPaginated(dn, { scope: 'sub', filter, attributes: [...MANAGED_ATTRIBUTES], paged: { pageSize: PAGE_SIZE } })) {
+        for (const e of page.searchEntries) foreign.push(this.toContact(e));
+      }
+    };
+    try {
+      // One after the other: slapd keeps one paged-results state per connection.
+      await listOurs();
+      await readForeign();
+    } catch (err) {
+      throw unreachable(this.system, `listing contacts under ${dn}`, err);
+    }
+    return { ours, foreign };
+  }
+
+  /** Reads the given contacts whole; one that has gone away is left out. */
+  async readContactsByDn(dns: readonly string[]): Promise<ExistingContact[]> {
+    const out: ExistingContact[] = [];
+    await eachLimited(dns, READ_CONCURRENCY, async (dn) => {
+      try {
+        const r = await this.client.search(dn, { scope: 'base', filter: `(|(mail=*)${MARKER_FILTER})`, attributes: [...MANAGED_ATTRIBUTES] });
+        for (const e of r.searchEntries) out.push(this.toContact(e));
+      } catch (err) {
+        if (!isNoSuchObject(err)) throw unreachable(this.system, `reading contact ${dn}`, err);
+      }
+    });
     return out;
   }
 

@@ -27,8 +27,11 @@ const COMMON: Readonly<Record<string, string>> = {
   title: 'title',
   department: 'department,departmentNumber',
   company: 'company,o',
-  // OpenLDAP and most servers: modifyTimestamp; AD's uSNChanged as a fallback (LDIF exports from AD).
-  changeMark: 'modifyTimestamp,uSNChanged',
+  // The change mark an incremental run compares per entry. OpenLDAP's entryCSN
+  // (microseconds plus a counter) tells two changes within one second apart,
+  // which modifyTimestamp (whole seconds) cannot; most other servers have only
+  // modifyTimestamp; AD's uSNChanged as a fallback (LDIF exports from AD).
+  changeMark: 'entryCSN,modifyTimestamp,uSNChanged',
 };
 
 const BY_FLAVOR: Readonly<Record<Flavor, Readonly<Record<string, string>>>> = {
@@ -102,6 +105,11 @@ export function hashPerson(p: Pick<SourcePerson, 'address' | 'aliases' | 'displa
   return createHash('sha256').update(JSON.stringify([p.address, p.aliases, p.displayName, attrs])).digest('hex').slice(0, 32);
 }
 
+/** The entry's change mark (attributes with lower-case names), as mapEntry records it. */
+export function changeMarkOf(lowerAttrs: Record<string, string[]>, map: AttributeMap): { value: string; from: string } | null {
+  return firstOf(lowerAttrs, map.changeMark);
+}
+
 export type MapResult = { ok: true; person: SourcePerson } | { ok: false; dn: string; reason: string };
 
 /** Maps one raw entry; an entry without a usable primary address is skipped with a reason. */
@@ -142,7 +150,7 @@ export function mapEntry(system: string, sourceId: string, entry: RawEntry, map:
     const v = firstOf(attrs, map[field]);
     if (v) { attributes[field] = v.value; origins[field] = v.from; }
   }
-  const mark = firstOf(attrs, map.changeMark);
+  const mark = changeMarkOf(attrs, map);
   const base = { address, aliases, displayName: dn?.value ?? null, attributes };
   return {
     ok: true,

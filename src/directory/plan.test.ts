@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkDeleteGuard } from './guard.js';
-import { computePlan, deleteCounts, entryKey, type PlanInput, type StoredUserLite } from './plan.js';
+import { computePlan, contactKey, contactsToVerify, deleteCounts, entryKey, unifyInput, type PlanInput, type StoredContactLite, type StoredUserLite } from './plan.js';
 import { desiredContact, markerFor, planContacts, withRdnValues, comparable } from './contacts.js';
 import type { ExistingContact, SourcePerson } from './types.js';
 import { hashPerson } from './mapping.js';
@@ -121,4 +121,42 @@ test('contact shapes: inetOrgPerson named by mail, AD contact with targetAddress
   assert.deepEqual(ad.attributes.targetAddress, ['SMTP:a+b@e.com']);
   assert.deepEqual([ad.attributes.cn, ad.attributes.displayName], [['a+b@e.com'], ['Müller, Hans']], 'cn is single-valued in AD and names the object');
   assert.deepEqual([ad.attributes.department, ad.attributes.company], [['Fin'], ['Co']]);
+});
+
+test('contacts known by name only: kept unread while their person is unchanged, read when it changed, deleted when unwanted', () => {
+  const a = person('legacy', 'a@e.com', { attributes: { title: 'x' } });
+  const b = person('cloud', 'b@e.com');
+  const c = person('legacy', 'c@e.com');
+  const inp = input([a, b, c]);
+  const p1 = computePlan(inp);
+  // The store's rows as a run writes them, and the containers as a names-only listing sees them.
+  const storedContacts = new Map<string, StoredContactLite>(p1.contactAdds.map((w) => [contactKey(w.system, w.contact.address), {
+    system: w.system, address: w.contact.address, dn: w.dn, contentHash: w.contact.contentHash, personHash: w.contact.personHash,
+  }]));
+  const byName = (w: (typeof p1.contactAdds)[number]): ExistingContact => ({
+    system: w.system, dn: w.dn, address: w.contact.address, ours: true, markerSource: null, values: {}, trusted: true,
+  });
+  const existingContacts = new Map<string, ExistingContact[]>();
+  for (const w of p1.contactAdds) existingContacts.set(w.system, [...(existingContacts.get(w.system) ?? []), byName(w)]);
+  const next: PlanInput = { ...applied(inp), existingContacts, storedContacts };
+
+  assert.deepEqual(contactsToVerify(next, unifyInput(next)), [], 'nothing to read when nobody changed');
+  const quiet = computePlan(next);
+  assert.equal(quiet.contactAdds.length + quiet.contactChanges.length + quiet.contactDeletes.length + quiet.contactRows.length, 0);
+  assert.equal(quiet.counts.contacts.cloud, 2);
+
+  // a's title changes and c leaves.
+  const changed: PlanInput = { ...next, people: new Map([['legacy', [person('legacy', 'a@e.com', { attributes: { title: 'y' } })]], ['cloud', [b]]]) };
+  const unified = unifyInput(changed);
+  const verify = contactsToVerify(changed, unified);
+  assert.deepEqual(verify.map((v) => [v.system, v.address]), [['cloud', 'a@e.com']]);
+  assert.deepEqual(computePlan({ ...changed, unified }).contactDeletes.map((d) => d.address), ['c@e.com'], 'deleted without being read');
+  // Once read whole, a's contact differs in the title only.
+  const aOld = p1.contactAdds.find((w) => w.contact.address === 'a@e.com')!;
+  const readBack: ExistingContact = { ...byName(aOld), values: comparable(aOld.contact.attributes), trusted: false };
+  const cloud = existingContacts.get('cloud')!.map((e) => (e.address === 'a@e.com' ? readBack : e));
+  const p3 = computePlan({ ...changed, unified, existingContacts: new Map([...existingContacts, ['cloud', cloud]]) });
+  assert.deepEqual(p3.contactChanges.map((x) => [x.contact.address, x.changes.map((ch) => ch.attribute)]), [['a@e.com', ['title']]]);
+  assert.deepEqual(p3.contactDeletes.map((d) => d.address), ['c@e.com']);
+  assert.equal(p3.contactAdds.length, 0);
 });

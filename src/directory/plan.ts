@@ -4,7 +4,7 @@
  * it (sync.ts) or, with --dry-run, only prints its diff.
  */
 import { planContacts, desiredContact, type ContactChange, type ContactTarget } from './contacts.js';
-import { unify, type RoutingRules } from './unify.js';
+import { unify, type RoutingRules, type UnifyResult } from './unify.js';
 import type { Conflict, DesiredContact, ExistingContact, ItemChange, SourcePerson, SyncDiff, UnifiedPerson } from './types.js';
 
 /** A users row as far as the plan needs it. */
@@ -23,6 +23,8 @@ export interface StoredEntryLite {
   system: string;
   sourceId: string;
   contentHash: string;
+  /** The change mark stored with the entry; undefined when the caller does not track marks. */
+  changeMark?: string | null;
 }
 
 export interface StoredContactLite {
@@ -30,6 +32,9 @@ export interface StoredContactLite {
   address: string;
   dn: string;
   contentHash: string;
+  /** The unified record's content hash the contact was written from (null: unknown). */
+  personHash?: string | null;
+  sourceSystem?: string;
 }
 
 export interface PlanInput {
@@ -42,6 +47,8 @@ export interface PlanInput {
   storedUsers: ReadonlyMap<string, StoredUserLite>;
   storedEntries: ReadonlyMap<string, StoredEntryLite>;
   storedContacts: ReadonlyMap<string, StoredContactLite>;
+  /** The unified directory, when the caller has computed it already (unifyInput). */
+  unified?: UnifyResult;
 }
 
 export interface ContactWrite { system: string; dn: string; contact: DesiredContact }
@@ -65,6 +72,30 @@ export interface Plan {
 
 export const entryKey = (system: string, sourceId: string): string => `${system}\u0000${sourceId}`;
 export const contactKey = (system: string, address: string): string => `${system}\u0000${address}`;
+
+/**
+ * A store map keyed by entryKey/contactKey, indexed per system and then by the
+ * second part: a lookup per person costs no concatenated key (100,000 people,
+ * several lookups each, were seconds of a run). Built once per map.
+ */
+const nestedCache = new WeakMap<object, Map<string, Map<string, unknown>>>();
+
+export function bySystem<T extends { system: string }>(rows: ReadonlyMap<string, T>, second: (row: T) => string): Map<string, Map<string, T>> {
+  let index = nestedCache.get(rows) as Map<string, Map<string, T>> | undefined;
+  if (!index) {
+    index = new Map();
+    for (const row of rows.values()) {
+      let inner = index.get(row.system);
+      if (!inner) { inner = new Map(); index.set(row.system, inner); }
+      inner.set(second(row), row);
+    }
+    nestedCache.set(rows, index as Map<string, Map<string, unknown>>);
+  }
+  return index;
+}
+
+const entriesBySystem = (rows: ReadonlyMap<string, StoredEntryLite>) => bySystem(rows, (e) => e.sourceId);
+const contactsBySystem = (rows: ReadonlyMap<string, StoredContactLite>) => bySystem(rows, (c) => c.address);
 
 function describeUserChange(old: StoredUserLite, p: UnifiedPerson): string {
   const what: string[] = [];
@@ -97,27 +128,92 @@ function planPeople(input: PlanInput, unified: UnifiedPerson[], plan: Plan): voi
     plan.userDeletes.push(u.address);
     plan.diff.people.delete.push({ system: u.homeSystem, address: u.address });
   }
-  const current = new Set<string>();
+  const stored = entriesBySystem(input.storedEntries);
+  const current = new Map<string, Set<string>>();
   for (const list of input.people.values()) {
     for (const e of list) {
-      const k = entryKey(e.system, e.sourceId);
-      current.add(k);
-      if (input.storedEntries.get(k)?.contentHash !== e.contentHash) plan.entryUpserts.push(e);
+      let ids = current.get(e.system);
+      if (!ids) { ids = new Set(); current.set(e.system, ids); }
+      ids.add(e.sourceId);
+      const old = stored.get(e.system)?.get(e.sourceId);
+      // A new change mark with the same content is stored too (no directory write), or
+      // the next incremental run would read the entry again, and again.
+      if (old?.contentHash !== e.contentHash || (old.changeMark !== undefined && old.changeMark !== (e.changeMark ?? null))) plan.entryUpserts.push(e);
     }
   }
-  for (const [k, e] of input.storedEntries) {
-    if (!current.has(k) && input.people.has(e.system)) plan.entryDeletes.push(e);
+  for (const e of input.storedEntries.values()) {
+    if (input.people.has(e.system) && current.get(e.system)?.has(e.sourceId) !== true) plan.entryDeletes.push(e);
   }
+}
+
+/** Whether system t gets a contact for p. */
+const wantsContact = (p: UnifiedPerson, t: ContactTarget): boolean => p.home.system !== t.system && !p.claimants.includes(t.system);
+
+/**
+ * A contact known only by name (a names-only listing matched with the store's
+ * row) is kept unread when its row was written from the person's current
+ * unified record and no hand-made object claims the address there: the
+ * contact would be made the same way again. Anything else is read and compared.
+ */
+class TrustIndex {
+  private readonly trusted = new Map<string, ExistingContact>();
+  private readonly foreign = new Set<string>();
+  private readonly rows: ReadonlyMap<string, StoredContactLite>;
+
+  constructor(t: ContactTarget, existing: readonly ExistingContact[], rows: PlanInput['storedContacts']) {
+    this.rows = contactsBySystem(rows).get(t.system) ?? new Map();
+    for (const e of existing) {
+      if (e.trusted && e.address) this.trusted.set(e.address, e);
+      else if (!e.ours && e.address) this.foreign.add(e.address);
+    }
+  }
+
+  /** The trusted contact for p: `keep` when it needs no reading, else it must be read before planning. */
+  check(p: UnifiedPerson): { contact: ExistingContact; keep: boolean } | null {
+    const contact = this.trusted.get(p.address);
+    if (!contact) return null;
+    const row = this.rows.get(p.address);
+    return { contact, keep: row?.personHash === p.contentHash && !this.foreign.has(p.address) };
+  }
+}
+
+/** The unified directory of a plan input: unify the people of every source. */
+export function unifyInput(input: Pick<PlanInput, 'people' | 'rules' | 'storedUsers'>): UnifyResult {
+  const all = [...input.people.values()].flat();
+  const cutOver = new Set([...input.storedUsers.values()].filter((u) => u.migrationState === 'cutover').map((u) => u.address));
+  return unify(all, input.rules, cutOver);
+}
+
+/** The trusted contacts the plan would compare: read these whole and put them in existingContacts first. */
+export function contactsToVerify(input: Pick<PlanInput, 'targets' | 'existingContacts' | 'storedContacts'>, unified: UnifyResult): ExistingContact[] {
+  const out: ExistingContact[] = [];
+  for (const t of input.targets) {
+    const existing = input.existingContacts.get(t.system) ?? [];
+    if (!existing.some((e) => e.trusted)) continue;
+    const index = new TrustIndex(t, existing, input.storedContacts);
+    for (const p of unified.people) {
+      if (!wantsContact(p, t)) continue;
+      const c = index.check(p);
+      if (c && !c.keep) out.push(c.contact);
+    }
+  }
+  return out;
 }
 
 function planAllContacts(input: PlanInput, unified: UnifiedPerson[], plan: Plan): void {
   for (const t of input.targets) {
-    const desired = unified
-      .filter((p) => p.home.system !== t.system && !p.claimants.includes(t.system))
-      .map((p) => desiredContact(p, t));
     const existing = input.existingContacts.get(t.system) ?? [];
+    const index = new TrustIndex(t, existing, input.storedContacts);
+    const kept = new Set<ExistingContact>();
+    const desired: DesiredContact[] = [];
+    for (const p of unified) {
+      if (!wantsContact(p, t)) continue;
+      const c = index.check(p);
+      if (c?.keep) kept.add(c.contact);
+      else desired.push(desiredContact(p, t));
+    }
     plan.counts.contacts[t.system] = existing.filter((e) => e.ours).length;
-    const cp = planContacts(t, desired, existing);
+    const cp = planContacts(t, desired, kept.size > 0 ? existing.filter((e) => !kept.has(e)) : existing);
     const item = (c: DesiredContact, dn: string, detail?: string): ItemChange => ({ system: t.system, address: c.address, dn, ...(detail ? { detail } : {}) });
     for (const a of cp.add) {
       plan.contactAdds.push({ system: t.system, dn: a.dn, contact: a.contact });
@@ -127,9 +223,12 @@ function planAllContacts(input: PlanInput, unified: UnifiedPerson[], plan: Plan)
       plan.contactChanges.push({ system: t.system, dn: c.dn, contact: c.contact, changes: c.changes });
       plan.diff.contacts.change.push(item(c.contact, c.dn, c.changes.map((x) => x.attribute).join(', ')));
     }
+    const rows = contactsBySystem(input.storedContacts).get(t.system);
     for (const k of cp.keep) {
-      const row = input.storedContacts.get(contactKey(t.system, k.contact.address));
-      if (!row || row.contentHash !== k.contact.contentHash || row.dn !== k.dn) plan.contactRows.push({ system: t.system, dn: k.dn, contact: k.contact });
+      const row = rows?.get(k.contact.address);
+      if (!row || row.contentHash !== k.contact.contentHash || row.dn !== k.dn || row.personHash !== k.contact.personHash) {
+        plan.contactRows.push({ system: t.system, dn: k.dn, contact: k.contact });
+      }
     }
     for (const d of cp.delete) {
       plan.contactDeletes.push(d);
@@ -140,9 +239,7 @@ function planAllContacts(input: PlanInput, unified: UnifiedPerson[], plan: Plan)
 }
 
 export function computePlan(input: PlanInput): Plan {
-  const all = [...input.people.values()].flat();
-  const cutOver = new Set([...input.storedUsers.values()].filter((u) => u.migrationState === 'cutover').map((u) => u.address));
-  const { people: unified, conflicts } = unify(all, input.rules, cutOver);
+  const { people: unified, conflicts } = input.unified ?? unifyInput(input);
   const plan: Plan = {
     diff: {
       people: { add: [], change: [], delete: [] },

@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, Repos, Store } from '../store/index.js';
 import { contactKey, entryKey, type Plan, type StoredContactLite, type StoredEntryLite, type StoredUserLite } from './plan.js';
-import type { Conflict } from './types.js';
+import type { Conflict, SourcePerson } from './types.js';
 
 const CHUNK = 200;
 
@@ -13,56 +13,119 @@ function parseList(text: string): string[] {
   try { return JSON.parse(text) as string[]; } catch { return []; }
 }
 
-export async function loadState(store: Store): Promise<{
-  users: Map<string, StoredUserLite>; entries: Map<string, StoredEntryLite>; contacts: Map<string, StoredContactLite>;
-}> {
+/** A stored entry, with what it takes to rebuild the source person without reading the directory. */
+export interface StoredEntry extends StoredEntryLite {
+  changeMark: string | null;
+  row: { address: string; aliases: string; displayName: string | null; attributes: string; origins: string };
+}
+
+/** The person a stored entry describes, as the source said it at the last read. */
+export function personFromEntry(e: StoredEntry): SourcePerson {
+  const origins = JSON.parse(e.row.origins) as Record<string, string>;
+  const { dn, ...rest } = origins;
+  return {
+    system: e.system, sourceId: e.sourceId, ...(dn !== undefined ? { dn } : {}), address: e.row.address,
+    aliases: JSON.parse(e.row.aliases) as string[], displayName: e.row.displayName,
+    attributes: JSON.parse(e.row.attributes) as Record<string, string>, origins: rest,
+    ...(e.changeMark !== null ? { changeMark: e.changeMark } : {}), contentHash: e.contentHash,
+  };
+}
+
+/** Per LDAP system: what the last read was (directory_sources). */
+export interface SourceState {
+  fingerprint: string;
+  /** normalized DN -> [change mark, reason, DN] */
+  skipped: Record<string, [string | null, string, string]>;
+  fullAt: number;
+}
+
+export interface LoadedState {
+  users: Map<string, StoredUserLite>;
+  entries: Map<string, StoredEntry>;
+  contacts: Map<string, StoredContactLite>;
+  sources: Map<string, SourceState>;
+}
+
+/**
+ * A users row for the plan. The aliases are parsed when asked for: the plan
+ * reads them only to describe a changed person, and a run loads every user.
+ */
+class StoredUserRow implements StoredUserLite {
+  private parsed: string[] | undefined;
+
+  constructor(
+    readonly address: string, readonly displayName: string | null, private readonly aliasesText: string, readonly homeSystem: string,
+    readonly sourceSystem: string | null, readonly sourceId: string | null, readonly contentHash: string | null, readonly migrationState: string,
+  ) {}
+
+  get aliases(): string[] {
+    return (this.parsed ??= parseList(this.aliasesText));
+  }
+}
+
+export async function loadState(store: Store): Promise<LoadedState> {
   const users = new Map<string, StoredUserLite>();
   for (const r of await store.db.selectFrom('users')
     .select(['address', 'display_name', 'aliases', 'home_system', 'source_system', 'source_id', 'content_hash', 'migration_state']).execute()) {
-    users.set(r.address, {
-      address: r.address, displayName: r.display_name, aliases: parseList(r.aliases), homeSystem: r.home_system,
-      sourceSystem: r.source_system, sourceId: r.source_id, contentHash: r.content_hash, migrationState: r.migration_state,
+    users.set(r.address, new StoredUserRow(
+      r.address, r.display_name, r.aliases, r.home_system, r.source_system, r.source_id, r.content_hash, r.migration_state,
+    ));
+  }
+  const entries = new Map<string, StoredEntry>();
+  for (const r of await store.db.selectFrom('directory_entries')
+    .select(['system', 'source_id', 'address', 'aliases', 'display_name', 'attributes', 'origins', 'content_hash', 'change_mark']).execute()) {
+    entries.set(entryKey(r.system, r.source_id), {
+      system: r.system, sourceId: r.source_id, contentHash: r.content_hash, changeMark: r.change_mark,
+      row: { address: r.address, aliases: r.aliases, displayName: r.display_name, attributes: r.attributes, origins: r.origins },
     });
   }
-  const entries = new Map<string, StoredEntryLite>();
-  for (const r of await store.db.selectFrom('directory_entries').select(['system', 'source_id', 'content_hash']).execute()) {
-    entries.set(entryKey(r.system, r.source_id), { system: r.system, sourceId: r.source_id, contentHash: r.content_hash });
-  }
   const contacts = new Map<string, StoredContactLite>();
-  for (const r of await store.db.selectFrom('directory_contacts').select(['system', 'address', 'dn', 'content_hash']).execute()) {
-    contacts.set(contactKey(r.system, r.address), { system: r.system, address: r.address, dn: r.dn, contentHash: r.content_hash });
+  for (const r of await store.db.selectFrom('directory_contacts').select(['system', 'address', 'dn', 'content_hash', 'person_hash', 'source_system']).execute()) {
+    contacts.set(contactKey(r.system, r.address), {
+      system: r.system, address: r.address, dn: r.dn, contentHash: r.content_hash, personHash: r.person_hash, sourceSystem: r.source_system,
+    });
   }
-  return { users, entries, contacts };
+  const sources = new Map<string, SourceState>();
+  for (const r of await store.db.selectFrom('directory_sources').selectAll().execute()) {
+    sources.set(r.system, { fingerprint: r.fingerprint, skipped: parseSkipped(r.skipped), fullAt: Number(r.full_at) });
+  }
+  return { users, entries, contacts, sources };
+}
+
+function parseSkipped(text: string): SourceState['skipped'] {
+  try { return JSON.parse(text) as SourceState['skipped']; } catch { return {}; }
 }
 
 export const conflictKey = (c: Conflict): string => `${c.kind}|${c.address}|${c.subject ?? ''}`;
 
-export interface StoreWriteCounts { users: number; entries: number; contactRows: number; conflicts: number }
+export interface StoreWriteCounts { users: number; entries: number; contactRows: number; conflicts: number; sources: number }
 
 /** Store writes of a plan; contact rows only for the contacts whose directory writes succeeded. */
 export async function applyToStore(
   store: Store, plan: Plan, contactRowsDone: Plan['contactAdds'], contactRowsGone: { system: string; address: string }[], now: number,
+  sources: ReadonlyMap<string, SourceState> = new Map(),
 ): Promise<StoreWriteCounts> {
   return store.transaction(async (tx, repos) => {
-    const n: StoreWriteCounts = { users: 0, entries: 0, contactRows: 0, conflicts: 0 };
+    const n: StoreWriteCounts = { users: 0, entries: 0, contactRows: 0, conflicts: 0, sources: 0 };
     // Deletes first, then upserts, then a second try for records whose alias was still
     // held by another record changed later in the same run (an alias moving from A to
     // B): the unified set has each alias once, so the retry indexes it.
     for (const a of plan.userDeletes) { await repos.users.remove(a); n.users++; }
-    const retry: Plan['userUpserts'] = [];
-    const upsert = async (p: Plan['userUpserts'][number]) => {
-      const e = p.entry;
-      n.users++;
-      return repos.users.upsert({
-        address: p.address, homeSystem: p.home.system, displayName: e.displayName, aliases: p.aliases,
-        attributes: e.attributes, sourceSystem: e.system, sourceId: e.sourceId, contentHash: p.contentHash,
-      });
+    // In bulk (a first sync writes every person); the users repository keeps upsert's rules per record.
+    const upsert = async (list: Plan['userUpserts']) => {
+      n.users += list.length;
+      return repos.users.upsertMany(list.map((p) => ({
+        address: p.address, homeSystem: p.home.system, displayName: p.entry.displayName, aliases: p.aliases,
+        attributes: p.entry.attributes, sourceSystem: p.entry.system, sourceId: p.entry.sourceId, contentHash: p.contentHash,
+      })));
     };
-    for (const p of plan.userUpserts) if ((await upsert(p)).aliasConflicts.length > 0) retry.push(p);
-    for (const p of retry) await upsert(p);
+    const results = await upsert(plan.userUpserts);
+    const retry = plan.userUpserts.filter((_, i) => results[i]!.aliasConflicts.length > 0);
+    if (retry.length > 0) await upsert(retry);
     n.entries = await writeEntries(tx, plan, now);
     n.contactRows = await writeContactRows(tx, contactRowsDone, contactRowsGone, now);
     n.conflicts = await writeConflicts(tx, repos, plan.conflicts, now);
+    n.sources = await writeSources(tx, sources, now);
     return n;
   });
 }
@@ -101,11 +164,11 @@ async function writeContactRows(
   for (let i = 0; i < done.length; i += CHUNK) {
     const rows = done.slice(i, i + CHUNK).map((c) => ({
       system: c.system, address: c.contact.address, dn: c.dn, source_system: c.contact.sourceSystem,
-      content_hash: c.contact.contentHash, created_at: now, updated_at: now,
+      content_hash: c.contact.contentHash, person_hash: c.contact.personHash, created_at: now, updated_at: now,
     }));
     await tx.insertInto('directory_contacts').values(rows).onConflict((oc) => oc.columns(['system', 'address']).doUpdateSet((eb) => ({
       dn: eb.ref('excluded.dn'), source_system: eb.ref('excluded.source_system'),
-      content_hash: eb.ref('excluded.content_hash'), updated_at: eb.ref('excluded.updated_at'),
+      content_hash: eb.ref('excluded.content_hash'), person_hash: eb.ref('excluded.person_hash'), updated_at: eb.ref('excluded.updated_at'),
     }))).execute();
   }
   const bySystem = new Map<string, string[]>();
@@ -139,4 +202,13 @@ async function writeConflicts(tx: Kysely<Database>, _repos: Repos, conflicts: re
     if (!want.has(key)) { await tx.deleteFrom('directory_conflicts').where('key', '=', key).execute(); n++; }
   }
   return n;
+}
+
+/** The sources whose read state changed (fingerprint, skipped entries, a full read). */
+async function writeSources(tx: Kysely<Database>, sources: ReadonlyMap<string, SourceState>, now: number): Promise<number> {
+  for (const [system, st] of sources) {
+    const row = { fingerprint: st.fingerprint, skipped: JSON.stringify(st.skipped), full_at: st.fullAt, updated_at: now };
+    await tx.insertInto('directory_sources').values({ system, ...row }).onConflict((oc) => oc.column('system').doUpdateSet(row)).execute();
+  }
+  return sources.size;
 }

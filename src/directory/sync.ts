@@ -1,8 +1,9 @@
 /**
- * One directory sync run: read every source whole, read each system's contacts
- * container, compute the plan against the store, stop on the deletion guard,
- * then write only what differs (contacts first, then the store in one
- * transaction). Every run is recorded in the store's runs (kind `directory`).
+ * One directory sync run: read the sources (whole, or only what changed since
+ * the last run: incremental.ts), the contacts containers likewise, compute the
+ * plan against the store, stop on the deletion guard, then write only what
+ * differs (contacts first, then the store in one transaction). Every run is
+ * recorded in the store's runs (kind `directory`).
  */
 import { readFile } from 'node:fs/promises';
 import { MbError, describeError } from '../core/index.js';
@@ -14,11 +15,14 @@ import type { ContactTarget } from './contacts.js';
 import { parseUsersCsv } from './csv.js';
 import { DirectoryErrors } from './errors.js';
 import { checkDeleteGuard } from './guard.js';
-import { LdapDirectory, type LdapOptions } from './ldap.js';
+import {
+  fullReadReason, readContactsIncremental, readPeopleIncremental, sameSkipped, skippedState, sourceFingerprint,
+} from './incremental.js';
+import { LdapDirectory, eachLimited, type LdapOptions } from './ldap.js';
 import { parseLdif } from './ldif.js';
 import { attributeMap, mapEntry } from './mapping.js';
-import { computePlan, deleteCounts, type ContactWrite, type Plan } from './plan.js';
-import { applyToStore, loadState } from './state.js';
+import { computePlan, contactsToVerify, deleteCounts, unifyInput, type ContactWrite, type Plan } from './plan.js';
+import { applyToStore, loadState, type LoadedState, type SourceState } from './state.js';
 import type { ExistingContact, SourcePerson, SyncDiff } from './types.js';
 
 export interface DirectorySettings {
@@ -39,6 +43,19 @@ export interface SyncDeps {
 export interface SyncOptions {
   dryRun?: boolean;
   allowDeletes?: boolean;
+  /** Read every source and contacts container whole, as a first run does. */
+  full?: boolean;
+}
+
+/** How one system was read in a run. */
+export interface SourceRead {
+  mode: 'full' | 'incremental';
+  /** Why the read was full. */
+  reason?: string;
+  /** Person entries read whole (an incremental run lists the others by name and mark only). */
+  people: number;
+  /** Contact objects read whole. */
+  contacts: number;
 }
 
 export interface SyncWrites {
@@ -60,6 +77,10 @@ export interface SyncResult {
   errors: { system: string; dn: string; message: string }[];
   /** Source entries without a usable address. */
   skipped: { system: string; dn: string; reason: string }[];
+  /** Per LDAP system: full or incremental read, and how much was read whole. */
+  reads: Record<string, SourceRead>;
+  /** Wall time per phase in ms: load (store state), read (sources), verify, plan, directory (writes), store (writes). */
+  timings: Record<string, number>;
 }
 
 interface Sources {
@@ -69,6 +90,9 @@ interface Sources {
   contacts: Map<string, ExistingContact[]>;
   targets: ContactTarget[];
   ldap: Map<string, LdapDirectory>;
+  reads: Record<string, SourceRead>;
+  /** Read state to store for the next run (only the systems whose state changed). */
+  states: Map<string, SourceState>;
 }
 
 function contactsDns(systems: readonly SystemConfig[]): string[] {
@@ -94,37 +118,93 @@ async function readFileSource(s: SystemConfig, file: string, kind: 'csv' | 'ldif
   return { people, skipped };
 }
 
-async function readSources(deps: SyncDeps, src: Sources): Promise<void> {
+interface SourceResult {
+  people: SourcePerson[];
+  skipped: SyncResult['skipped'];
+  kind: string;
+  read?: SourceRead;
+  contacts?: { list: ExistingContact[]; target: ContactTarget };
+  state?: SourceState;
+}
+
+/**
+ * One LDAP system: people and contacts, incrementally when the store knows
+ * where the last run left off. The people and the contacts are read at once,
+ * on two connections (slapd keeps one paged-results state per connection): a
+ * paged read is a chain of round trips, and two chains overlap.
+ */
+async function readLdapSource(
+  deps: SyncDeps, s: SystemConfig & { ldap: NonNullable<SystemConfig['ldap']> }, exclude: readonly string[], src: Sources, state: LoadedState, full: boolean,
+): Promise<SourceResult> {
+  const dir = await LdapDirectory.connect(s.name, s.ldap, { insecure: s.tlsInsecure === true, ...deps.ldap });
+  src.ldap.set(s.name, dir);
+  const map = attributeMap(s.ldap.flavor, s.ldap.attributes ?? {});
+  const fingerprint = sourceFingerprint(s.ldap, map, exclude);
+  const prev = state.sources.get(s.name);
+  const now = (deps.now ?? Date.now)();
+  const forced = fullReadReason(prev, fingerprint, now, full);
+  const readPeople = async () => {
+    const inc = forced === null ? await readPeopleIncremental(dir, s.name, map, exclude, state, prev!) : null;
+    if (inc) return { ...inc, why: null };
+    const all = await dir.readPeople(map, exclude);
+    return { people: all.people, skipped: all.skipped, fetched: all.people.length + all.skipped.length, why: forced ?? 'many entries changed' };
+  };
+  const contactsDn = s.ldap.contactsDn;
+  const readContacts = async () => {
+    if (!contactsDn) return null;
+    const cdir = await LdapDirectory.connect(s.name, s.ldap, { insecure: s.tlsInsecure === true, ...deps.ldap });
+    try {
+      const inc = forced === null ? await readContactsIncremental(cdir, s.name, state.contacts) : null;
+      if (inc) return inc;
+      const list = await cdir.readContacts();
+      return { contacts: list, fetched: list.length };
+    } finally {
+      await cdir.close();
+    }
+  };
+  const [r, c] = await Promise.all([readPeople(), readContacts()]);
+  const read: SourceRead = { mode: r.why === null ? 'incremental' : 'full', ...(r.why !== null ? { reason: r.why } : {}), people: r.fetched, contacts: c?.fetched ?? 0 };
+  const skipped = skippedState(r.skipped);
+  const changedState = forced !== null || !prev || !sameSkipped(prev.skipped, skipped);
+  return {
+    people: r.people, skipped: r.skipped.map((x) => ({ system: s.name, dn: x.dn, reason: x.reason })), kind: 'ldap', read,
+    ...(c && contactsDn ? { contacts: { list: c.contacts, target: { system: s.name, flavor: s.ldap.flavor, contactsDn } } } : {}),
+    ...(changedState ? { state: { fingerprint, skipped, fullAt: forced !== null ? now : prev!.fullAt } } : {}),
+  };
+}
+
+async function readOne(deps: SyncDeps, s: SystemConfig, exclude: readonly string[], src: Sources, state: LoadedState, full: boolean): Promise<SourceResult | null> {
+  if (s.ldap) return readLdapSource(deps, { ...s, ldap: s.ldap }, exclude, src, state, full);
+  if (s.users) return { ...await readFileSource(s, s.users, 'csv'), kind: 'csv' };
+  if (s.ldif) return { ...await readFileSource(s, s.ldif, 'ldif'), kind: 'ldif' };
+  return null;
+}
+
+/** Every source at once; the results (and the first failure) are taken in the order the systems are named. */
+async function readSources(deps: SyncDeps, src: Sources, state: LoadedState, full: boolean): Promise<void> {
   const systems = Object.values(deps.settings.systems);
   const exclude = contactsDns(systems);
-  for (const s of systems) {
-    let got: { people: SourcePerson[]; skipped: SyncResult['skipped'] } | undefined;
-    if (s.ldap) {
-      const dir = await LdapDirectory.connect(s.name, s.ldap, { insecure: s.tlsInsecure === true, ...deps.ldap });
-      src.ldap.set(s.name, dir);
-      const r = await dir.readPeople(attributeMap(s.ldap.flavor, s.ldap.attributes ?? {}), exclude);
-      got = { people: r.people, skipped: r.skipped.map((x) => ({ system: s.name, ...x })) };
-      src.kinds.set(s.name, 'ldap');
-      if (s.ldap.contactsDn) {
-        src.contacts.set(s.name, await dir.readContacts());
-        src.targets.push({ system: s.name, flavor: s.ldap.flavor, contactsDn: s.ldap.contactsDn });
-      }
-    } else if (s.users) {
-      got = await readFileSource(s, s.users, 'csv');
-      src.kinds.set(s.name, 'csv');
-    } else if (s.ldif) {
-      got = await readFileSource(s, s.ldif, 'ldif');
-      src.kinds.set(s.name, 'ldif');
-    }
-    if (!got) continue;
+  const settled = await Promise.allSettled(systems.map((s) => readOne(deps, s, exclude, src, state, full)));
+  for (const [i, s] of systems.entries()) {
+    const got = settled[i]!;
+    if (got.status === 'rejected') throw got.reason;
+    const r = got.value;
+    if (!r) continue;
+    src.kinds.set(s.name, r.kind);
     // Zero people is a wrong filter, an empty OU or an outage, never "everyone left".
-    if (got.people.length === 0) {
+    if (r.people.length === 0) {
       throw new MbError(DirectoryErrors.DIRECTORY_SOURCE_EMPTY,
-        `${s.name}: the ${src.kinds.get(s.name)} source returned no people; refusing to treat that as everyone having left (check the filter and base DN)`,
+        `${s.name}: the ${r.kind} source returned no people; refusing to treat that as everyone having left (check the filter and base DN)`,
         { details: { system: s.name } });
     }
-    src.people.set(s.name, got.people);
-    src.skipped.push(...got.skipped);
+    src.people.set(s.name, r.people);
+    src.skipped.push(...r.skipped);
+    if (r.read) src.reads[s.name] = r.read;
+    if (r.contacts) {
+      src.contacts.set(s.name, r.contacts.list);
+      src.targets.push(r.contacts.target);
+    }
+    if (r.state) src.states.set(s.name, r.state);
   }
 }
 
@@ -135,12 +215,22 @@ async function readSources(deps: SyncDeps, src: Sources): Promise<void> {
  */
 const WRITE_CONCURRENCY = 8;
 
-async function eachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+/** Reads whole the trusted contacts the plan must compare (their person changed), in place of their names. */
+async function verifyContacts(src: Sources, toVerify: readonly ExistingContact[]): Promise<void> {
+  const bySystem = new Map<string, ExistingContact[]>();
+  for (const c of toVerify) {
+    const list = bySystem.get(c.system);
+    if (list) list.push(c);
+    else bySystem.set(c.system, [c]);
+  }
+  for (const [system, list] of bySystem) {
+    const fetched = await src.ldap.get(system)!.readContactsByDn(list.map((c) => c.dn));
+    const drop = new Set(list);
+    // One that has gone since the listing is simply absent: the plan adds it again.
+    src.contacts.set(system, [...(src.contacts.get(system) ?? []).filter((c) => !drop.has(c)), ...fetched]);
+    const read = src.reads[system];
+    if (read) read.contacts += list.length;
+  }
 }
 
 async function applyContacts(deps: SyncDeps, plan: Plan, src: Sources, result: SyncResult) {
@@ -185,21 +275,37 @@ export async function runDirectorySync(deps: SyncDeps, opts: SyncOptions = {}): 
   const { store, log } = deps;
   const run = await store.runs.start('directory');
   logEvent(log, 'directory.sync.started', { run: run.id, dryRun: opts.dryRun === true }, undefined, deps.metrics);
-  const src: Sources = { people: new Map(), kinds: new Map(), skipped: [], contacts: new Map(), targets: [], ldap: new Map() };
+  const src: Sources = {
+    people: new Map(), kinds: new Map(), skipped: [], contacts: new Map(), targets: [], ldap: new Map(), reads: {}, states: new Map(),
+  };
   try {
-    await readSources(deps, src);
+    const timings: Record<string, number> = {};
+    let t0 = performance.now();
+    const lap = (phase: string) => { const t = performance.now(); timings[phase] = Math.round(t - t0); t0 = t; };
     const state = await loadState(store);
+    lap('load');
+    await readSources(deps, src, state, opts.full === true);
+    lap('read');
     const s = deps.settings;
+    const rules = {
+      systemOrder: Object.keys(s.systems),
+      ...(s.directory.conflictWinner ? { conflictWinner: s.directory.conflictWinner } : {}),
+      ...(s.migration ? { migrationTo: s.migration.to } : {}),
+    };
+    const unified = unifyInput({ people: src.people, rules, storedUsers: state.users });
+    lap('plan');
+    await verifyContacts(src, contactsToVerify({ targets: src.targets, existingContacts: src.contacts, storedContacts: state.contacts }, unified));
+    lap('verify');
     const plan = computePlan({
-      rules: {
-        systemOrder: Object.keys(s.systems),
-        ...(s.directory.conflictWinner ? { conflictWinner: s.directory.conflictWinner } : {}),
-        ...(s.migration ? { migrationTo: s.migration.to } : {}),
-      },
+      rules, unified,
       people: src.people, sourceKinds: src.kinds, targets: src.targets, existingContacts: src.contacts,
       storedUsers: state.users, storedEntries: state.entries, storedContacts: state.contacts,
     });
-    const result: SyncResult = { runId: run.id, status: 'ok', diff: plan.diff, writes: { directory: 0, store: 0, total: 0 }, errors: [], skipped: src.skipped };
+    const result: SyncResult = {
+      runId: run.id, status: 'ok', diff: plan.diff, writes: { directory: 0, store: 0, total: 0 }, errors: [], skipped: src.skipped, reads: src.reads, timings,
+    };
+    timings.plan = (timings.plan ?? 0) + Math.round(performance.now() - t0);
+    t0 = performance.now();
     for (const c of plan.conflicts) logEvent(log, 'directory.conflict', { run: run.id, kind: c.kind, systems: c.systems, winner: c.winner }, c.detail, deps.metrics);
     const guard = checkDeleteGuard({ threshold: s.directory.deleteThreshold, ...deleteCounts(plan, state.users) });
     if (!guard.ok && !opts.allowDeletes) {
@@ -216,8 +322,10 @@ export async function runDirectorySync(deps: SyncDeps, opts: SyncOptions = {}): 
       return result;
     }
     const { done, gone } = await applyContacts(deps, plan, src, result);
-    const n = await applyToStore(store, plan, done, gone, (deps.now ?? Date.now)());
-    result.writes.store = n.users + n.entries + n.contactRows + n.conflicts;
+    lap('directory');
+    const n = await applyToStore(store, plan, done, gone, (deps.now ?? Date.now)(), src.states);
+    lap('store');
+    result.writes.store = n.users + n.entries + n.contactRows + n.conflicts + n.sources;
     result.writes.total = result.writes.store + result.writes.directory;
     if (result.errors.length > 0) result.status = 'partial';
     const c = counts(result);

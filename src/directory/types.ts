@@ -34,6 +34,12 @@ export interface ExistingContact {
   markerSource: string | null;
   /** The attributes mailbridge maintains, as found (single values, sorted multi-values joined by \n). */
   values: Record<string, string>;
+  /**
+   * Known from a names-only listing and the store's row, not read: address and
+   * markerSource come from the row, values are empty. The run reads it whole
+   * before anything is compared with it.
+   */
+  trusted?: boolean;
 }
 
 /** The contact mailbridge wants in a system for one person. */
@@ -45,6 +51,8 @@ export interface DesiredContact {
   /** attribute -> values; objectClass included. */
   attributes: Record<string, string[]>;
   contentHash: string;
+  /** The unified record's content hash this contact is made from. */
+  personHash: string;
 }
 
 export type ConflictKind =

@@ -63,16 +63,30 @@ function byId(a: SourcePerson, b: SourcePerson): number {
 /** people: every source's people; cutOver: addresses whose migration state is `cutover`. */
 export function unify(people: readonly SourcePerson[], rules: RoutingRules, cutOver: ReadonlySet<string>): UnifyResult {
   const conflicts: Conflict[] = [];
-  const byAddress = new Map<string, Map<string, SourcePerson[]>>();
+  // Grouped by address first (one list per address, no copies): almost every
+  // address has one claimant, and grouping by system is only needed for the rest.
+  const byAddress = new Map<string, SourcePerson[]>();
   for (const p of people) {
-    const systems = byAddress.get(p.address) ?? new Map<string, SourcePerson[]>();
-    byAddress.set(p.address, systems);
-    systems.set(p.system, [...(systems.get(p.system) ?? []), p]);
+    const list = byAddress.get(p.address);
+    if (list) list.push(p);
+    else byAddress.set(p.address, [p]);
   }
   const ranks = systemRanks(rules);
   const out: UnifiedPerson[] = [];
   for (const address of [...byAddress.keys()].sort()) {
-    const systems = byAddress.get(address)!;
+    const all = byAddress.get(address)!;
+    if (all.length === 1) {
+      const entry = all[0]!;
+      const home = chooseHome([entry.system], rules, cutOver.has(address));
+      out.push({ address, home, entry, claimants: [entry.system], aliases: [...entry.aliases], contentHash: '' });
+      continue;
+    }
+    const systems = new Map<string, SourcePerson[]>();
+    for (const p of all) {
+      const list = systems.get(p.system);
+      if (list) list.push(p);
+      else systems.set(p.system, [p]);
+    }
     const entries = new Map<string, SourcePerson>();
     for (const [system, list] of systems) {
       const sorted = [...list].sort(byId);
@@ -101,7 +115,11 @@ function resolveAliases(people: UnifiedPerson[], ranks: Map<string, number>, con
   const primaries = new Set(people.map((p) => p.address));
   const claims = new Map<string, UnifiedPerson[]>();
   for (const p of people) {
-    for (const a of p.aliases) claims.set(a, [...(claims.get(a) ?? []), p]);
+    for (const a of p.aliases) {
+      const list = claims.get(a);
+      if (list) list.push(p);
+      else claims.set(a, [p]);
+    }
   }
   const drop = new Map<UnifiedPerson, Set<string>>();
   const dropAlias = (p: UnifiedPerson, a: string) => drop.set(p, (drop.get(p) ?? new Set()).add(a));

@@ -12,14 +12,15 @@ export function registerDirectory(program: Command): void {
     .description('one sync run; prints what it added, changed, deleted and the conflicts (exit 1 when stopped or a write failed)')
     .option('--dry-run', 'compute and print the diff, write nothing')
     .option('--allow-deletes', 'let deletions beyond the guard (directory.deleteThreshold or 10%) through, once')
+    .option('--full', 'read every source and contacts container whole instead of only what changed since the last run')
     .option('--json', 'print one JSON document')
-    .action(async (opts: { dryRun?: boolean; allowDeletes?: boolean; json?: boolean }) => {
+    .action(async (opts: { dryRun?: boolean; allowDeletes?: boolean; full?: boolean; json?: boolean }) => {
       const ctx = createContext(program.opts<GlobalOptions>(), { quiet: opts.json === true });
       const store = await openStoreFor(ctx);
       try {
         const result = await runDirectorySync(
           { store, log: ctx.log, metrics: ctx.metrics, settings: ctx.config, ldap: { timeoutMs: ctx.config.check.timeout } },
-          { dryRun: opts.dryRun === true, allowDeletes: opts.allowDeletes === true },
+          { dryRun: opts.dryRun === true, allowDeletes: opts.allowDeletes === true, full: opts.full === true },
         );
         if (opts.json) printJson({ ok: result.status === 'ok' || result.status === 'dry-run', ...result });
         else printText(formatSyncResult(result));

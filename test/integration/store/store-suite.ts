@@ -111,6 +111,44 @@ export function storeSuite(name: string, makeOptions: MakeOptions): void {
       assert.equal(after?.displayName, 'Alice S.');
     });
 
+    test('users: upsertMany ends where upsert one by one ends (records, alias index, conflicts), keeps migration state', async (t) => {
+      const one = await open(t, await makeOptions());
+      const many = await open(t, await makeOptions());
+      // 450 people (more than one statement's worth), a quarter with an alias; then a second
+      // round that changes some, moves an alias between two of them and claims a primary as alias.
+      const round1 = Array.from({ length: 450 }, (_, i) => ({
+        address: `p${i}@example.com`, homeSystem: i % 2 ? 'cloud' : 'legacy', displayName: `P ${i}`,
+        aliases: i % 4 === 0 ? [`alias${i}@example.com`] : [], attributes: { title: `T${i % 3}` }, sourceSystem: 'legacy', sourceId: `uid=p${i}`, contentHash: `h${i}`,
+      }));
+      const round2 = [
+        { ...round1[4]!, aliases: [] },
+        { ...round1[5]!, aliases: ['alias4@example.com', 'p7@example.com', 'new5@example.com'] },
+        { ...round1[8]!, displayName: 'P eight', contentHash: 'h8b' },
+        { ...round1[9]!, aliases: ['alias12@example.com'] },
+      ];
+      for (const r of round1) await one.users.upsert(r);
+      await one.users.upsert({ address: 'p8@example.com', homeSystem: 'legacy', migrationState: 'copying' });
+      const seq = [];
+      for (const r of round2) seq.push(await one.users.upsert(r));
+      const first = await many.users.upsertMany(round1);
+      assert.equal(first.length, 450);
+      assert.ok(first.every((r) => r.created && r.changed && r.aliasConflicts.length === 0));
+      await many.users.upsert({ address: 'p8@example.com', homeSystem: 'legacy', migrationState: 'copying' });
+      const bulk = await many.users.upsertMany(round2);
+      assert.deepEqual(bulk, seq);
+      assert.deepEqual(bulk[3]!.aliasConflicts, [{ alias: 'alias12@example.com', owner: 'p12@example.com' }]);
+      assert.deepEqual(bulk[1]!.aliasConflicts, [{ alias: 'p7@example.com', owner: 'p7@example.com' }]);
+      const strip = (u: Awaited<ReturnType<Store['users']['get']>>) => u && { ...u, firstSeen: 0, lastSeen: 0, updatedAt: 0 };
+      for (const a of ['p4@example.com', 'p5@example.com', 'p8@example.com', 'alias4@example.com', 'new5@example.com', 'alias12@example.com', 'p449@example.com']) {
+        assert.deepEqual(strip(await many.users.get(a)), strip(await one.users.get(a)), a);
+      }
+      assert.equal((await many.users.get('alias4@example.com'))?.address, 'p5@example.com', 'the alias moved with its owner');
+      assert.equal((await many.users.get('p8@example.com'))?.migrationState, 'copying', 'a field left out keeps its value');
+      assert.equal(await many.users.count(), 450);
+      const index = async (s: Store) => (await s.db.selectFrom('user_aliases').selectAll().orderBy('alias').execute());
+      assert.deepEqual(await index(many), await index(one));
+    });
+
     test('users: list pages in address order, filter by home, count', async (t) => {
       const s = await open(t, await makeOptions());
       const all: string[] = [];
