@@ -13,14 +13,15 @@
  * not a test: it never fails on a time. Setup (lab, corpus load, read-back) is not timed;
  * the source is read back once before any timed run, so both tools see it warm.
  *
- *   npm run bench:migrate -- [--messages 6000] [--each N] [--mailboxes 8] [--rounds 2] [--profile DIR]
+ *   npm run bench:migrate -- [--messages 6000] [--each N] [--mailboxes 8] [--rounds 2] [--cases ab] [--profile DIR]
  *
  * --each is the size of every parallel mailbox (default messages / 4). Each case runs
  * --rounds times, mailbridge and dsync back to back into fresh target users, the order
  * swapped every round; on a shared machine only these same-round ratios mean anything.
  * mailbridge runs in a child process of its own (`--child`), so its peak RSS is
  * the engine's, not this driver's corpus; --profile DIR runs it with --cpu-prof.
- * MAILBRIDGE_MIGRATION_BATCH is passed through, as with the CLI.
+ * MAILBRIDGE_MIGRATION_BATCH is passed through, as with the CLI. --cases a or b runs one case only.
+ * The child's peak RSS is the whole process, worker threads included.
  */
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -138,6 +139,7 @@ async function main(): Promise<void> {
   const mailboxes = Number(argValue('--mailboxes') ?? 8);
   const profileDir = argValue('--profile');
   const rounds = Number(argValue('--rounds') ?? 2);
+  const only = argValue('--cases');
   const dir = mkdtempSync(join(tmpdir(), 'mb-bench-mig-'));
   chmodSync(dir, 0o755);
   labDir(dir);
@@ -177,7 +179,7 @@ async function main(): Promise<void> {
       { name: '(b)', label: `${par.length} mailboxes`, sources: par.map((u) => u.address), concurrency: par.length },
     ];
     let deltaStore: { store: string; targets: string[] } | undefined;
-    for (const c of cases) {
+    for (const c of cases.filter((x) => !only || only.includes(x.name[1]!))) {
       const msgs = c.sources.reduce((n, a) => n + sources.get(a)!.messages, 0);
       const bytes = c.sources.reduce((n, a) => n + sources.get(a)!.bytes, 0);
       const ratios: number[] = [];

@@ -31,9 +31,14 @@ export function quoted(s: string): string {
   return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-/** Flags that are valid atoms (RFC 3501 9: flag-keyword / "\" atom); \Recent is never sent. */
+/** A flag that can be sent: an atom (RFC 3501 9: flag-keyword = atom, or "\" atom), ASCII only. */
+export function isAtomFlag(f: string): boolean {
+  return /^\\?[^\s(){%*"\\\]\x00-\x1f\x7f-\uffff]+$/.test(f);
+}
+
+/** Flags that are valid atoms; \Recent is never sent. The copier reports the others (copier.ts). */
 export function flagList(flags: readonly string[]): string {
-  return `(${flags.filter((f) => /^\\?[^\s(){%*"\\\]\x00-\x1f\x7f]+$/.test(f) && f.toLowerCase() !== '\\recent').join(' ')})`;
+  return `(${flags.filter((f) => isAtomFlag(f) && f.toLowerCase() !== '\\recent').join(' ')})`;
 }
 
 /** "5:7,9" -> [5, 6, 7, 9] (RFC 4315 uid-set, in APPEND order). */

@@ -9,11 +9,11 @@
  * APPEND and 'done' (with the APPENDUID) after; a restart finds an intent's
  * message on the target by content instead of appending it twice (sync-folder).
  */
-import type { ImapFlow } from 'imapflow';
 import { contentId, copyableFlags } from './content.js';
-import { fetchBodies, type AppendOutcome, type MessageMeta } from './imap-ops.js';
+import type { AppendOutcome, MessageMeta } from './imap-ops.js';
 import type { MessageWrite, MigrationState } from './state.js';
-import type { FolderCounts, Refusal } from './types.js';
+import type { DroppedKeywords, FolderCounts, Refusal } from './types.js';
+import { isAtomFlag } from './appender.js';
 
 export interface CopyContext {
   address: string;
@@ -21,11 +21,14 @@ export interface CopyContext {
   sourceWire: string;
   /** The target folder: wire name and UTF-8 path (imapflow). */
   target: AppendFolder;
-  source: ImapFlow;
+  /** The source reader, with the source folder EXAMINEd (raw-imap.ts): bodies are fetched through it. */
+  source: { fetchBodies(uids: readonly number[]): Promise<Map<number, Buffer>> };
   appenders: readonly Appender[];
   state: MigrationState;
   counts: FolderCounts;
   refusals: Refusal[];
+  /** Messages whose keywords are not all IMAP atoms: copied without those, and listed here. */
+  dropped?: DroppedKeywords[];
   /** Local size limit (migration.maxMessageSize, the target's APPENDLIMIT). */
   maxSize?: number;
   /** Reconcile: find the message on the target by content before appending (returns the target UID). */
@@ -110,14 +113,17 @@ async function prepare(ctx: CopyContext, batch: MessageMeta[], bodies: Map<numbe
       continue;
     }
     const id = contentId(body);
-    const write: MessageWrite = { uid: meta.uid, state: 'intent', size: body.length, sha256: id.sha256, key: id.key, flags };
+    const bad = flags.filter((f) => !isAtomFlag(f));
+    const write: MessageWrite = { uid: meta.uid, state: 'intent', size: body.length, sha256: id.sha256, key: id.key, flags,
+      ...(bad.length > 0 ? { detail: `keywords not copied (not IMAP atoms): ${bad.join(' ')}` } : {}) };
+    if (bad.length > 0) ctx.dropped?.push({ folder: ctx.sourceWire, uid: meta.uid, keywords: bad });
     const matched = ctx.match ? await ctx.match(body, meta) : undefined;
     if (matched !== undefined) {
       settled.push({ ...write, state: 'done', targetUid: matched });
       ctx.counts.matched++;
       continue;
     }
-    pending.push({ meta, body, flags, write });
+    pending.push({ meta, body, flags: bad.length > 0 ? flags.filter(isAtomFlag) : flags, write });
   }
   return { pending, settled };
 }
@@ -136,19 +142,35 @@ export async function copyMessages(ctx: CopyContext, metas: readonly MessageMeta
   }
   await ctx.state.writeMessages(ctx.address, ctx.sourceWire, tooBig);
   const list = batches(wanted, ctx.batchMessages ?? 200, ctx.batchBytes ?? 24 * 1024 * 1024);
-  let fetching = list[0] ? fetchBodies(ctx.source, list[0].map((m) => m.uid)) : undefined;
+  // Body FETCHes are pipelined: up to `ahead` batches are on their way from the source while one is appended.
+  const ahead = 2;
+  const fetching: Promise<Map<number, Buffer>>[] = [];
+  const startFetch = (j: number) => {
+    if (j >= list.length) return;
+    const p = ctx.source.fetchBodies(list[j]!.map((m) => m.uid));
+    // Keep the pipeline's promises observed even if an earlier batch throws first.
+    p.catch(() => undefined);
+    fetching[j] = p;
+  };
+  for (let j = 0; j < ahead; j++) startFetch(j);
+  let inFlight: Promise<{ results: MessageWrite[]; count: number; bytes: number }> | undefined;
+  const finish = async (done: { results: MessageWrite[]; count: number; bytes: number }) => {
+    await ctx.state.writeMessages(ctx.address, ctx.sourceWire, done.results);
+    ctx.onBatch?.(done.count, done.bytes);
+  };
   for (let i = 0; i < list.length; i++) {
-    const bodies = await fetching!;
+    const bodies = await fetching[i]!;
+    delete fetching[i];
     const batch = list[i]!;
-    // Fetch the next batch on the source while this one is appended on the target.
-    fetching = list[i + 1] ? fetchBodies(ctx.source, list[i + 1]!.map((m) => m.uid)) : undefined;
-    // Keep the pipeline's promise observed even if this batch throws first.
-    fetching?.catch(() => undefined);
+    startFetch(i + ahead);
     const { pending, settled } = await prepare(ctx, batch, bodies);
+    // Intents first (the crash rule), then this batch's APPENDs go out while the previous batch's answers come in.
     await ctx.state.writeMessages(ctx.address, ctx.sourceWire, [...settled, ...pending.map((p) => p.write)]);
-    const results = await appendBatch(ctx, pending);
-    await ctx.state.writeMessages(ctx.address, ctx.sourceWire, results);
-    ctx.onBatch?.(batch.length, pending.reduce((n, p) => n + p.body.length, 0));
+    const appending = appendBatch(ctx, pending).then((results) => ({ results, count: batch.length, bytes: pending.reduce((n, p) => n + p.body.length, 0) }));
+    appending.catch(() => undefined);
+    if (inFlight) await finish(await inFlight);
+    inFlight = appending;
   }
+  if (inFlight) await finish(await inFlight);
 }
 

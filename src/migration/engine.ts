@@ -15,13 +15,15 @@ import { clientPath, ensureTargetFolders, planUserFolders, targetInfo } from './
 import { appendMessage, fetchMeta } from './imap-ops.js';
 import { authFor, closeSession, openSession } from './session.js';
 import { PipelinedAppender } from './appender.js';
+import { RawImap } from './raw-imap.js';
 import { backoffFor, classifyFailure, type RetryDecision } from './retry.js';
 import { ServerLimiter, isThrottle, throttledSide } from './throttle.js';
 import { expectedMessages } from './expected.js';
 import type { Appender } from './copier.js';
 import { MigrationState } from './state.js';
+import { DEFAULT_LEASE_MS, UserLease, newLeaseOwner, type LeaseHolder } from './lease.js';
 import { syncFolder } from './sync-folder.js';
-import { verifyTarget, type UserVerify } from './verify.js';
+import { newVerifyCache, verifyTarget, type UserVerify, type VerifyCache } from './verify.js';
 import { ESTIMATE_METHOD, estimateSeconds, inventoryFolder, measureSample, type PlanFolder, type SampleResult } from './plan.js';
 import { addCounts, emptyCounts, type MigrationUser, type ProgressEvent, type UserPassReport } from './types.js';
 
@@ -37,12 +39,21 @@ export interface EngineDeps {
   appendConnections?: number;
   /** Messages per FETCH/APPEND batch (default 200). */
   batchMessages?: number;
+  /** Messages whose metadata and state rows are held at once per folder (default 2,000). */
+  windowMessages?: number;
   /** Attempts after a dropped connection or throttling (default 3), first backoff (default 1 s), and the clock's sleep. */
   retries?: number;
   retryBaseMs?: number;
   sleep?: (ms: number) => Promise<void>;
   /** Sessions per server for the run, lowered when a server throttles (migrateUsers makes one). */
   limiter?: ServerLimiter;
+  /**
+   * Multi-node claiming (lease.ts): this worker's id on the user leases (default:
+   * host/pid/random, new per migrateUser call) and the lease time (default 60 s,
+   * renewed every third of it while a user is copied).
+   */
+  leaseOwner?: string;
+  leaseMs?: number;
 }
 
 /** A server's key for the limiter: its endpoint, so two system names on one server share the limit. */
@@ -108,21 +119,32 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
   if (deps.onProgress) deps.onProgress({ type: 'estimate', address: user.address, messages: await expectedMessages(source, state, user.address, plan.mappings.map((m) => m.source)) });
   const { appenders, close } = await openAppenders(deps, user, control);
   closers.push(close);
+  const reader = await openReader(deps, user);
+  closers.push(() => reader.close());
   const maxSize = appendLimit(deps, control);
   for (const m of plan.mappings) {
     deps.onProgress?.({ type: 'folder', address: user.address, folder: m.display.source, target: m.display.target, total: 0 });
-    const r = await syncFolder({ address: user.address, source, control, appenders, state, log, skipDeleted: deps.migration.skipDeleted,
+    const r = await syncFolder({ address: user.address, reader, control, appenders, state, log, skipDeleted: deps.migration.skipDeleted,
       deleteOnTarget: deps.migration.deleteOnTarget, ...(maxSize !== undefined ? { maxSize } : {}),
-      ...(deps.batchMessages ? { batchMessages: deps.batchMessages } : {}),
+      ...(deps.batchMessages ? { batchMessages: deps.batchMessages } : {}), ...(deps.windowMessages ? { windowMessages: deps.windowMessages } : {}),
       onBatch: (folder, messages, bytes) => deps.onProgress?.({ type: 'messages', address: user.address, folder, messages, bytes }) }, m);
     report.folders.push(r.report);
     report.refusals.push(...r.refusals);
+    if (r.dropped.length > 0) (report.droppedKeywords ??= []).push(...r.dropped);
     addCounts(report.totals, r.report);
     logEvent(log, 'migration.folder.synced', { folder: m.display.source, target: m.display.target, mode: r.report.mode,
       appended: r.report.appended, matched: r.report.matched, flags: r.report.flagsUpdated }, undefined, deps.metrics);
   }
   for (const r of report.refusals) logEvent(log, 'migration.message.refused', { folder: r.folder, uid: r.uid, size: r.size, reason: r.reason }, undefined, deps.metrics);
+  for (const k of report.droppedKeywords ?? []) logEvent(log, 'migration.keywords.dropped', { folder: k.folder, uid: k.uid, keywords: k.keywords }, undefined, deps.metrics);
   report.ok = report.refusals.length === 0;
+}
+
+/** The source side of the copy: a lean pipelined reader (raw-imap.ts) logged in like the imapflow session. */
+function openReader(deps: EngineDeps, user: MigrationUser): Promise<RawImap> {
+  const ep = endpoints(deps).source;
+  const auth = authFor({ endpoint: ep, system: deps.source.name, address: user.address, ...(user.source ? { login: user.source } : {}) });
+  return RawImap.open(ep, { user: auth.user, pass: auth.pass ?? '', ...(auth.authzid ? { authzid: auth.authzid } : {}) }, deps.source.name, deps.source.tlsInsecure === true);
 }
 
 /**
@@ -151,26 +173,85 @@ async function openAppenders(deps: EngineDeps, user: MigrationUser, control: Ima
   };
 }
 
-export async function migrateUser(deps: EngineDeps, user: MigrationUser, opts: { dryRun?: boolean } = {}): Promise<UserPassReport> {
+/**
+ * One pass for one user. Unless a dry run, the user is claimed first (lease.ts):
+ * when another worker holds a live lease the pass does not run and the report
+ * says "busy on another node" (not ok: the pass did not happen; migrateUsers
+ * turns that into a skip). The lease is renewed while copying; if it is lost
+ * (it expired and another worker took the user) the pass stops at once.
+ */
+export function migrateUser(deps: EngineDeps, user: MigrationUser, opts: { dryRun?: boolean } = {}): Promise<UserPassReport> {
+  return runUser(deps, user, opts.dryRun === true, false);
+}
+
+function busyReport(deps: EngineDeps, user: MigrationUser, holder: LeaseHolder, skip: boolean, started: number): UserPassReport {
+  const until = holder.expires === null ? null : new Date(holder.expires).toISOString();
+  const report: UserPassReport = { address: user.address, ok: skip, dryRun: false, folders: [], totals: emptyCounts(), refusals: [], merges: [], collisions: [],
+    busy: { owner: holder.owner, expires: until },
+    error: { code: MigrationErrors.MIGRATION_USER_BUSY, message: `busy on another node: ${holder.owner} holds the lease${until ? ` until ${until}` : ''}`, unreachable: false },
+    ms: Date.now() - started };
+  const log = deps.log.child({ job: 'migrate', mailbox: user.address });
+  logEvent(log, 'migration.user.finished', { ok: report.ok, busy: true, owner: holder.owner, leaseExpires: until, ms: report.ms }, 'Migration user skipped: busy on another node', deps.metrics);
+  deps.onProgress?.({ type: 'user-start', address: user.address });
+  deps.onProgress?.({ type: 'user-end', address: user.address, ok: report.ok, report });
+  return report;
+}
+
+async function runUser(deps: EngineDeps, user: MigrationUser, dryRun: boolean, busyIsSkip: boolean): Promise<UserPassReport> {
   const started = Date.now();
   const state = new MigrationState(deps.db);
   const log = deps.log.child({ job: 'migrate', mailbox: user.address });
-  const report: UserPassReport = { address: user.address, ok: true, dryRun: opts.dryRun === true, folders: [], totals: emptyCounts(),
+  let lease: UserLease | undefined;
+  let tookOver: LeaseHolder | undefined;
+  if (!dryRun) {
+    const claim = await UserLease.claim(deps.db, user.address, deps.leaseOwner ?? newLeaseOwner(), deps.leaseMs ?? DEFAULT_LEASE_MS);
+    if (!claim.claimed) return busyReport(deps, user, claim.holder, busyIsSkip, started);
+    lease = claim.lease;
+    tookOver = claim.tookOver;
+  }
+  // The sessions of the attempt running now: closed at once when the lease is lost.
+  let current: { sessions: ImapFlow[]; closers: (() => void)[] } | undefined;
+  let leaseLost = false;
+  const stopHeartbeat = lease?.heartbeat(() => {
+    leaseLost = true;
+    if (current) void closeAll(current.sessions, current.closers);
+  }, (err) => logEvent(log, 'migration.user.retrying', { lease: true, reason: describeError(err) }, 'Renewing the migration lease failed; retried at the next beat', deps.metrics));
+  try {
+    return await leasedPass(deps, user, dryRun, state, log, started, tookOver, (c) => { current = c; }, () => leaseLost);
+  } finally {
+    await stopHeartbeat?.();
+    // A store that fails here leaves the lease to expire: another worker takes the user after DEFAULT_LEASE_MS.
+    await lease?.release().catch((err: unknown) => logEvent(log, 'migration.user.retrying', { lease: true, reason: describeError(err) }, 'Releasing the migration lease failed; it expires on its own', deps.metrics));
+  }
+}
+
+async function leasedPass(deps: EngineDeps, user: MigrationUser, dryRun: boolean, state: MigrationState, log: Logger, started: number, tookOver: LeaseHolder | undefined,
+  setCurrent: (c: { sessions: ImapFlow[]; closers: (() => void)[] } | undefined) => void, leaseLost: () => boolean): Promise<UserPassReport> {
+  const report: UserPassReport = { address: user.address, ok: true, dryRun, folders: [], totals: emptyCounts(),
     refusals: [], merges: [], collisions: [], ms: 0 };
   deps.onProgress?.({ type: 'user-start', address: user.address });
-  logEvent(log, 'migration.user.started', { dryRun: report.dryRun }, undefined, deps.metrics);
+  // tookOverFrom: the worker whose lease had expired (it crashed or stalled); this one takes the user over.
+  logEvent(log, 'migration.user.started', { dryRun: report.dryRun, ...(tookOver ? { tookOverFrom: tookOver.owner } : {}) }, undefined, deps.metrics);
   const prev = await state.user(user.address);
   if (!report.dryRun) await state.setUser(user.address, { state: 'copying', started_at: started, error: null, passes: (prev?.passes ?? 0) + 1 });
   for (let attempt = 0; ; attempt++) {
     const sessions: ImapFlow[] = [];
     const closers: (() => void)[] = [];
     const release = deps.limiter ? await deps.limiter.acquire([serverKey(deps, 'source'), serverKey(deps, 'target')]) : undefined;
+    setCurrent({ sessions, closers });
     try {
+      if (leaseLost()) throw new MbError(MigrationErrors.MIGRATION_LEASE_LOST, 'lease lost');
       await onePass(deps, user, report, state, log, sessions, closers);
+      if (leaseLost()) throw new MbError(MigrationErrors.MIGRATION_LEASE_LOST, 'lease lost');
       delete report.error;
       break;
     } catch (err) {
       report.ok = false;
+      if (leaseLost()) {
+        report.error = { code: MigrationErrors.MIGRATION_LEASE_LOST, message: 'the lease on this user expired and another node took the user over: this pass stopped', unreachable: false };
+        logEvent(log, 'migration.user.failed', { code: report.error.code, reason: report.error.message }, undefined, deps.metrics);
+        break;
+      }
       const decision = classifyFailure(err);
       report.error = { code: MbError.is(err) ? err.code : MigrationErrors.MIGRATION_IMAP_FAILED, message: describeError(err), unreachable: decision.action === 'retry' };
       if (decision.action === 'retry' && attempt < (deps.retries ?? 3) && !report.dryRun) {
@@ -186,12 +267,14 @@ export async function migrateUser(deps: EngineDeps, user: MigrationUser, opts: {
       logEvent(log, 'migration.user.failed', { code: report.error.code, reason: report.error.message, rule: decision.rule }, undefined, deps.metrics);
       break;
     } finally {
+      setCurrent(undefined);
       await closeAll(sessions, closers);
       release?.();
     }
   }
   report.ms = Date.now() - started;
-  if (!report.dryRun) {
+  // A lost lease: the user's row belongs to the worker that took it over.
+  if (!report.dryRun && !leaseLost()) {
     await state.setUser(user.address, {
       state: report.error ? 'failed' : 'synced', finished_at: Date.now(), counts: JSON.stringify({ ...report.totals, folders: report.folders.length }),
       error: report.error ? report.error.message : report.refusals.length > 0 ? `${report.refusals.length} message(s) refused by the target` : null,
@@ -236,17 +319,21 @@ export async function migrateUsers(depsIn: EngineDeps, users: readonly Migration
   const workers = Array.from({ length: Math.max(1, Math.min(opts.concurrency, users.length)) }, async () => {
     while (next < users.length) {
       const i = next++;
-      out[i] = await migrateUser(deps, users[i]!, { dryRun: opts.dryRun === true });
+      // A user another node is copying is skipped, not failed ("busy on another node").
+      out[i] = await runUser(deps, users[i]!, opts.dryRun === true, true);
     }
   });
   await Promise.all(workers);
   return out;
 }
 
-/** migrate verify for one user: every mapped target folder compared with its source folders. */
-export async function verifyUser(deps: EngineDeps, user: MigrationUser): Promise<UserVerify> {
+/**
+ * migrate verify for one user: every mapped target folder compared with its source folders.
+ * `known`: a quick verify reusing the hashes of an earlier one (verify.ts); `keep`: return the hashes used as `cache`.
+ */
+export async function verifyUser(deps: EngineDeps, user: MigrationUser, opts: { known?: VerifyCache; keep?: boolean } = {}): Promise<UserVerify> {
   const state = new MigrationState(deps.db);
-  const out: UserVerify = { address: user.address, ok: true, folders: [], differences: [], normalized: [] };
+  const out: UserVerify = { address: user.address, ok: true, folders: [], differences: [], normalized: [], hashed: 0, ...(opts.keep ? { cache: newVerifyCache() } : {}) };
   const sessions: ImapFlow[] = [];
   try {
     const { source, target, info, plan } = await openBothSides(deps, user, sessions);
@@ -257,7 +344,7 @@ export async function verifyUser(deps: EngineDeps, user: MigrationUser): Promise
         out.differences.push({ kind: 'missing', folder: group[0]!.display.source, target: group[0]!.display.target, detail: 'target folder does not exist' });
         continue;
       }
-      await verifyTarget({ address: user.address, source, target, state, skipDeleted: deps.migration.skipDeleted }, t, group, out);
+      await verifyTarget({ address: user.address, source, target, state, skipDeleted: deps.migration.skipDeleted, known: opts.known, keep: out.cache }, t, group, out);
     }
   } catch (err) {
     const unreachable = MbError.is(err) && err.retry === 'transient';

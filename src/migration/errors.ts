@@ -14,5 +14,9 @@ export const MigrationErrors = {
   MIGRATION_FOLDER_COLLISION: 'MIGRATION_FOLDER_COLLISION',
   /** An IMAP command failed in a way that stops this folder. */
   MIGRATION_IMAP_FAILED: 'MIGRATION_IMAP_FAILED',
+  /** Another worker holds the user's lease (multi-node claiming): skipped by migrate run, not failed. */
+  MIGRATION_USER_BUSY: 'MIGRATION_USER_BUSY',
+  /** This worker's lease on the user expired mid-pass and another worker took the user over: the pass stopped. */
+  MIGRATION_LEASE_LOST: 'MIGRATION_LEASE_LOST',
 } as const;
 export type MigrationErrorCode = (typeof MigrationErrors)[keyof typeof MigrationErrors];

@@ -103,6 +103,29 @@ export class MigrationState {
     return (await q.orderBy('source_uid').execute()).map(normMessage);
   }
 
+  async countMessages(address: string, source: string): Promise<number> {
+    const r = await this.db.selectFrom('migration_messages').select((eb) => eb.fn.countAll().as('n'))
+      .where('address', '=', address).where('source_folder', '=', source).executeTakeFirst();
+    return num(r?.n);
+  }
+
+  /** Rows of the given source UIDs (in statements of 500, so a long list stays under the parameter limit). */
+  async messagesByUids(address: string, source: string, uids: readonly number[]): Promise<MessageRow[]> {
+    const out: MessageRow[] = [];
+    for (let i = 0; i < uids.length; i += 500) {
+      const rows = await this.db.selectFrom('migration_messages').selectAll().where('address', '=', address).where('source_folder', '=', source)
+        .where('source_uid', 'in', uids.slice(i, i + 500)).execute();
+      for (const r of rows) out.push(normMessage(r));
+    }
+    return out.sort((a, b) => a.source_uid - b.source_uid);
+  }
+
+  /** Up to `limit` rows of a folder with source UID above `afterUid`, ascending: the state read in pages. */
+  async messagesPage(address: string, source: string, afterUid: number, limit: number): Promise<MessageRow[]> {
+    return (await this.db.selectFrom('migration_messages').selectAll().where('address', '=', address).where('source_folder', '=', source)
+      .where('source_uid', '>', afterUid).orderBy('source_uid').limit(limit).execute()).map(normMessage);
+  }
+
   /** Target UIDs already taken, in every source folder of this user that maps to `target`. */
   async claimedTargetUids(address: string, target: string): Promise<Set<number>> {
     const rows = await this.db.selectFrom('migration_messages as m')
@@ -123,7 +146,8 @@ export class MigrationState {
       .onConflict((oc) => oc.column('address').doUpdateSet({ ...patch, updated_at: now })).execute();
     // Keep the unified user record's migration_state in step when the directory knows the person.
     const unified = ['pending', 'copying', 'synced', 'verified', 'failed'].includes(patch.state);
-    if (unified) await this.db.updateTable('users').set({ migration_state: patch.state }).where('address', '=', address).execute();
+    // A cut-over user stays 'cutover' through --keep-syncing and rollback copy passes: only the cutover changes it (issue 8).
+    if (unified) await this.db.updateTable('users').set({ migration_state: patch.state }).where('address', '=', address).where('migration_state', '!=', 'cutover').execute();
   }
 
   async user(address: string): Promise<UserRow | undefined> {

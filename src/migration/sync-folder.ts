@@ -17,13 +17,16 @@ import type { FolderMapping } from '../protocol/imap/index.js';
 import { contentId, copyableFlags, sameFlags } from './content.js';
 import { copyMessages, type Appender, type CopyContext } from './copier.js';
 import { clientPath } from './folders.js';
-import { fetchBodies, fetchFlags, fetchMeta, targetIndex, type MessageMeta } from './imap-ops.js';
+import { fetchBodies, targetIndex, type MessageMeta } from './imap-ops.js';
+import { uidSet, type RawImap } from './raw-imap.js';
 import type { MessageRow, MigrationState } from './state.js';
-import { emptyCounts, type FolderReport, type Refusal } from './types.js';
+import { emptyCounts, type DroppedKeywords, type FolderReport, type Refusal } from './types.js';
+import { isAtomFlag } from './appender.js';
 
 export interface FolderDeps {
   address: string;
-  source: ImapFlow;
+  /** The source reader (raw-imap.ts): EXAMINE, UID SEARCH, metadata and body FETCHes. */
+  reader: RawImap;
   /** Target session that SELECTs the target folder (flag updates, index, deletes). */
   control: ImapFlow;
   appenders: readonly Appender[];
@@ -33,6 +36,8 @@ export interface FolderDeps {
   deleteOnTarget: boolean;
   maxSize?: number;
   batchMessages?: number;
+  /** UIDs whose metadata is fetched and checked against the state at once (default 2,000). */
+  windowMessages?: number;
   onBatch?: (folder: string, messages: number, bytes: number) => void;
 }
 
@@ -84,42 +89,79 @@ async function resolveIntents(d: FolderDeps, m: FolderMapping, intents: MessageR
   logEvent(d.log, 'migration.intent.resolved', { folder: m.display.source, intents: intents.length, found });
 }
 
-async function syncFlags(d: FolderDeps, m: FolderMapping, rows: Map<number, MessageRow>, changed: { uid: number; flags: string[] }[], report: FolderReport): Promise<MessageMeta[]> {
-  const undeleted: MessageMeta[] = [];
+/** Flag changes of known messages, one window at a time; returns the \Deleted-skipped messages that are no longer \Deleted. */
+async function syncFlags(d: FolderDeps, m: FolderMapping, changed: { uid: number; flags: string[] }[], report: FolderReport): Promise<number[]> {
+  const undeleted: number[] = [];
+  const rows = new Map((await d.state.messagesByUids(d.address, m.source, changed.map((c) => c.uid))).map((r) => [r.source_uid, r]));
   for (const c of changed) {
     const row = rows.get(c.uid);
     if (!row) continue;
     if (row.state === 'skipped' && !isDeleted(c.flags)) {
-      undeleted.push({ uid: c.uid, size: row.size, flags: c.flags });
+      undeleted.push(c.uid);
       continue;
     }
     if (row.state !== 'done' || row.target_uid === null) continue;
     const want = copyableFlags(c.flags);
     if (sameFlags(want, JSON.parse(row.flags) as string[])) continue;
-    await d.control.messageFlagsSet(String(row.target_uid), want, { uid: true });
+    await d.control.messageFlagsSet(String(row.target_uid), want.filter(isAtomFlag), { uid: true });
     await d.state.setFlags(d.address, m.source, c.uid, want);
     report.flagsUpdated++;
   }
   return undeleted;
 }
 
-async function deleteExpunged(d: FolderDeps, m: FolderMapping, rows: Map<number, MessageRow>, sourceUids: Set<number>, report: FolderReport): Promise<void> {
-  const gone = [...rows.values()].filter((r) => !sourceUids.has(r.source_uid));
-  const targetUids = gone.filter((r) => r.state === 'done' && r.target_uid !== null).map((r) => r.target_uid!);
-  if (targetUids.length > 0) await d.control.messageDelete(targetUids.join(','), { uid: true });
-  await d.state.removeMessages(d.address, m.source, gone.map((r) => r.source_uid));
-  report.deletedOnTarget += targetUids.length;
+/** With deleteOnTarget: what the state knows but the source no longer has is deleted on the target (state read in pages). */
+async function deleteExpunged(d: FolderDeps, m: FolderMapping, sourceUids: readonly number[], report: FolderReport): Promise<void> {
+  const present = new Set(sourceUids);
+  let after = 0;
+  for (;;) {
+    const page = await d.state.messagesPage(d.address, m.source, after, PAGE);
+    if (page.length === 0) break;
+    after = page[page.length - 1]!.source_uid;
+    const gone = page.filter((r) => !present.has(r.source_uid));
+    const targetUids = gone.filter((r) => r.state === 'done' && r.target_uid !== null).map((r) => r.target_uid!);
+    if (targetUids.length > 0) await d.control.messageDelete(uidSet(targetUids), { uid: true });
+    await d.state.removeMessages(d.address, m.source, gone.map((r) => r.source_uid));
+    report.deletedOnTarget += targetUids.length;
+  }
 }
 
-export interface FolderResult { report: FolderReport; refusals: Refusal[] }
+export interface FolderResult { report: FolderReport; refusals: Refusal[]; dropped: DroppedKeywords[] }
+
+const PAGE = 2000;
+
+function windows<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+/** FLAGS of `set` (CHANGEDSINCE when given): small items, one window at a time. */
+async function fetchFlagsRaw(reader: RawImap, set: string, changedSince?: bigint): Promise<{ uid: number; flags: string[] }[]> {
+  const out = new Map<number, string[]>();
+  await reader.fetch(set, 'UID FLAGS', (x) => { if (x.flags) out.set(x.uid, x.flags); }, undefined,
+    changedSince !== undefined ? ` (CHANGEDSINCE ${changedSince})` : '');
+  return [...out].map(([uid, flags]) => ({ uid, flags }));
+}
 
 export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<FolderResult> {
-  const src = await d.source.mailboxOpen(clientPath(m.source), { readOnly: true });
-  const tgt = await d.control.mailboxOpen(clientPath(m.target));
-  const uidValidity = Number(src.uidValidity);
+  const src = await d.reader.examine(m.source);
+  const uidValidity = src.uidValidity;
   const modseq = src.highestModseq;
   let stored = await d.state.folder(d.address, m.source);
   const refusals: Refusal[] = [];
+  const dropped: DroppedKeywords[] = [];
+  // CONDSTORE (RFC 7162 3.1.2.1): every change to the folder, new messages, flag changes and expunges, raises
+  // HIGHESTMODSEQ. The same value as after the last pass means nothing to do: no FETCH, no SELECT on the target,
+  // one state read. With deleteOnTarget, expunges of an earlier pass run without it may still be pending: then
+  // the row count must match too. (An intent left by a crash makes the count differ or the modseq unsaved.)
+  if (stored && stored.uid_validity === uidValidity && modseq !== undefined && stored.highest_modseq === String(modseq)
+    && (await d.state.messages(d.address, m.source, 'intent')).length === 0
+    && (!d.deleteOnTarget || await d.state.countMessages(d.address, m.source) === src.exists)) {
+    logEvent(d.log, 'migration.folder.unchanged', { folder: m.display.source, modseq: String(modseq) });
+    return { report: { source: m.display.source, target: m.display.target, mode: 'delta', ...(m.merged ? { merged: true } : {}), ...emptyCounts() }, refusals, dropped };
+  }
+  const tgt = await d.control.mailboxOpen(clientPath(m.target));
   let mode: FolderReport['mode'] = 'copy';
   if (stored && stored.uid_validity !== uidValidity) {
     await d.state.forgetMessages(d.address, m.source);
@@ -137,21 +179,31 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
   if (intents.length > 0) await resolveIntents(d, m, intents, report);
 
   const highest = stored?.highest_uid ?? 0;
-  const known = new Map((await d.state.messages(d.address, m.source)).map((r) => [r.source_uid, r]));
-  const fresh = (await fetchMeta(d.source, highest + 1)).filter((x) => !known.has(x.uid));
-  let extra: MessageMeta[] = [];
-  if (mode === 'delta' && known.size > 0) {
-    const useModseq = stored?.highest_modseq && modseq !== undefined && !d.deleteOnTarget;
-    const changed = await fetchFlags(d.source, useModseq ? BigInt(stored!.highest_modseq!) : undefined);
-    extra = await syncFlags(d, m, known, changed, report);
-    if (d.deleteOnTarget) await deleteExpunged(d, m, known, new Set(changed.map((c) => c.uid)), report);
-    if (extra.length > 0) extra = (await fetchMeta(d.source, 1)).filter((x) => extra.some((e) => e.uid === x.uid));
+  const window = d.windowMessages ?? PAGE;
+  const copyCtx = (match: CopyContext['match']): CopyContext => ({
+    address: d.address, sourceWire: m.source, target: { wire: m.target, path: clientPath(m.target) }, source: d.reader, appenders: d.appenders,
+    state: d.state, counts: report, refusals, dropped, ...(d.maxSize !== undefined ? { maxSize: d.maxSize } : {}),
+    ...(match ? { match } : {}), ...(d.batchMessages ? { batchMessages: d.batchMessages } : {}), onBatch: (n, b) => d.onBatch?.(m.display.source, n, b),
+  });
+
+  // Only numbers for the whole folder (one array); metadata and state rows one window at a time.
+  const newUids = src.exists === 0 ? [] : (await d.reader.searchUids(`UID ${highest + 1}:*`)).filter((u) => u > highest);
+  const undeleted: number[] = [];
+  if (mode === 'delta' && highest > 0 && src.exists > 0) {
+    const useModseq = stored?.highest_modseq && modseq !== undefined;
+    if (useModseq) {
+      const changed = (await fetchFlagsRaw(d.reader, `1:${highest}`, BigInt(stored!.highest_modseq!))).filter((c) => c.uid <= highest);
+      for (const w of windows(changed, window)) undeleted.push(...await syncFlags(d, m, w, report));
+    } else {
+      const old = await d.reader.searchUids(`UID 1:${highest}`);
+      for (const w of windows(old.filter((u) => u <= highest), window)) {
+        undeleted.push(...await syncFlags(d, m, await fetchFlagsRaw(d.reader, uidSet(w)), report));
+      }
+    }
+    if (d.deleteOnTarget) await deleteExpunged(d, m, await d.reader.searchUids('ALL'), report);
+  } else if (mode === 'delta' && highest > 0 && d.deleteOnTarget) {
+    await deleteExpunged(d, m, [], report);
   }
-  const skipped = fresh.filter((x) => d.skipDeleted && isDeleted(x.flags));
-  const toCopy = [...extra, ...fresh.filter((x) => !(d.skipDeleted && isDeleted(x.flags)))];
-  report.seen = toCopy.length;
-  report.skippedDeleted = skipped.length;
-  await d.state.writeMessages(d.address, m.source, skipped.map((x) => ({ uid: x.uid, state: 'skipped', size: x.size, flags: copyableFlags(x.flags) })));
 
   let match: CopyContext['match'];
   if (mode === 'reconcile') {
@@ -159,29 +211,42 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
     match = contentMatcher(d.control, index);
     logEvent(d.log, 'migration.folder.reconciled', { folder: m.display.source, targetMessages: tgt.exists });
   }
-  await copyMessages({
-    address: d.address, sourceWire: m.source, target: { wire: m.target, path: clientPath(m.target) }, source: d.source, appenders: d.appenders,
-    state: d.state, counts: report, refusals, ...(d.maxSize !== undefined ? { maxSize: d.maxSize } : {}),
-    ...(match ? { match } : {}), ...(d.batchMessages ? { batchMessages: d.batchMessages } : {}), onBatch: (n, b) => d.onBatch?.(m.display.source, n, b),
-  }, toCopy);
-  if (match) await fixMatchedFlags(d, m, toCopy, report);
-  const top = fresh.reduce((n, x) => Math.max(n, x.uid), highest);
+  const copyWindow = async (metas: MessageMeta[], fresh: boolean): Promise<void> => {
+    const known = fresh && metas.length > 0 ? new Set((await d.state.messagesByUids(d.address, m.source, metas.map((x) => x.uid))).map((r) => r.source_uid)) : new Set<number>();
+    const todo = metas.filter((x) => !known.has(x.uid));
+    const skipped = todo.filter((x) => d.skipDeleted && isDeleted(x.flags));
+    const toCopy = todo.filter((x) => !(d.skipDeleted && isDeleted(x.flags)));
+    report.seen += toCopy.length;
+    report.skippedDeleted += skipped.length;
+    await d.state.writeMessages(d.address, m.source, skipped.map((x) => ({ uid: x.uid, state: 'skipped', size: x.size, flags: copyableFlags(x.flags) })));
+    await copyMessages(copyCtx(match), toCopy);
+    if (match) await fixMatchedFlags(d, m, toCopy, report);
+  };
+  for (const w of windows(undeleted, window)) await copyWindow(await d.reader.fetchMeta(uidSet(w)), false);
+  for (const w of windows(newUids, window)) await copyWindow(await d.reader.fetchMeta(uidSet(w)), true);
+
+  const top = newUids.reduce((n, u) => Math.max(n, u), highest);
   await d.state.saveFolder({ address: d.address, source_folder: m.source, target_folder: m.target, uid_validity: uidValidity,
     target_uid_validity: Number(tgt.uidValidity), highest_uid: top, highest_modseq: modseq !== undefined ? String(modseq) : null });
-  return { report, refusals };
+  return { report, refusals, dropped };
 }
 
 /** After a reconcile, messages found by content get the source's flags. */
 async function fixMatchedFlags(d: FolderDeps, m: FolderMapping, metas: readonly MessageMeta[], report: FolderReport): Promise<void> {
-  const rows = new Map((await d.state.messages(d.address, m.source, 'done')).map((r) => [r.source_uid, r]));
-  const targetFlags = new Map((await fetchFlags(d.control)).map((x) => [x.uid, copyableFlags(x.flags)]));
+  const rows = new Map((await d.state.messagesByUids(d.address, m.source, metas.map((x) => x.uid)))
+    .filter((r) => r.state === 'done' && r.target_uid !== null).map((r) => [r.source_uid, r]));
+  if (rows.size === 0) return;
+  const targetFlags = new Map<number, string[]>();
+  for await (const x of d.control.fetch(uidSet([...rows.values()].map((r) => r.target_uid!)), { uid: true, flags: true }, { uid: true })) {
+    targetFlags.set(x.uid, copyableFlags(x.flags ?? []));
+  }
   for (const meta of metas) {
     const row = rows.get(meta.uid);
     if (!row || row.target_uid === null) continue;
     const want = copyableFlags(meta.flags);
     const have = targetFlags.get(row.target_uid);
     if (!have || sameFlags(want, have)) continue;
-    await d.control.messageFlagsSet(String(row.target_uid), want, { uid: true });
+    await d.control.messageFlagsSet(String(row.target_uid), want.filter(isAtomFlag), { uid: true });
     report.flagsUpdated++;
   }
 }

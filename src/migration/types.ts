@@ -34,6 +34,13 @@ export interface Refusal {
   reason: string;
 }
 
+/** Keywords of one message that are not IMAP atoms (a server accepted them, the target's APPEND cannot carry them). */
+export interface DroppedKeywords {
+  folder: string;
+  uid: number;
+  keywords: string[];
+}
+
 export interface FolderReport extends FolderCounts {
   source: string;
   target: string;
@@ -49,11 +56,20 @@ export interface UserPassReport {
   folders: FolderReport[];
   totals: FolderCounts;
   refusals: Refusal[];
+  /** Messages copied without some of their keywords, each with the keywords left out (never silently). */
+  droppedKeywords?: DroppedKeywords[];
   merges: { target: string; sources: string[] }[];
   collisions: { target: string; sources: string[] }[];
   error?: { code: string; message: string; unreachable: boolean };
   /** Reconnects after a dropped connection or throttling. */
   retries?: number;
+  /**
+   * Another worker held the user's lease: nothing was copied. migrate run
+   * (migrateUsers) reports it ok (not failed) with error MIGRATION_USER_BUSY
+   * saying "busy on another node"; a single migrateUser (cutover) reports it as
+   * not ok, since its pass did not happen.
+   */
+  busy?: { owner: string; expires: string | null };
   ms: number;
 }
 

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { doveadm, useLab } from '../../harness/index.js';
 import { newMigrationUser } from '../../harness/mail.js';
 import { migrateUser } from '../../../src/migration/index.js';
+import { createLogger } from '../../../src/observe/index.js';
 import { contentOf, engineDeps, migrationConfig, msg, snapshot, tempStore, withSession } from './setup.js';
 
 const DATE = new Date('2020-01-02T03:04:05Z');
@@ -115,4 +116,34 @@ test('refusal: a message over the size limit is recorded with its reason, the pa
   assert.equal(r.totals.appended, 1);
   assert.equal(r.refusals.length, 1);
   assert.match(r.refusals[0]!.reason, /larger than the limit/);
+});
+
+test('delta: CONDSTORE: an unchanged folder is skipped by HIGHESTMODSEQ; a flag change is found by MODSEQ', async (t) => {
+  const lab = await useLab(t, { only: ['dovecot'] });
+  const u = await newMigrationUser(lab, 'modseq');
+  await withSession(lab.dovecot.legacy, u.address, async (c) => {
+    await c.mailboxCreate('Archive');
+    for (let i = 0; i < 6; i++) await c.append(i % 2 ? 'INBOX' : 'Archive', msg(`q${i}`), [], DATE);
+  });
+  const store = await tempStore();
+  t.after(() => store.close());
+  const lines: string[] = [];
+  const log = createLogger({ level: 'debug', pretty: false, destination: { write: (l: string) => { lines.push(l); return true; } } as NodeJS.WritableStream });
+  const unchanged = () => lines.filter((l) => l.includes('migration.folder.unchanged')).map((l) => (JSON.parse(l) as { folder: string }).folder).sort();
+  assert.equal((await migrateUser(engineDeps(lab, store, { log }), { address: u.address })).totals.appended, 6);
+  assert.deepEqual(unchanged(), [], 'a first pass skips nothing');
+  const r2 = await migrateUser(engineDeps(lab, store, { log }), { address: u.address });
+  assert.equal(r2.totals.appended + r2.totals.flagsUpdated, 0);
+  assert.ok(unchanged().includes('INBOX') && unchanged().includes('Archive'), `unchanged: ${unchanged().join(',')}`);
+  lines.length = 0;
+  await withSession(lab.dovecot.legacy, u.address, async (c) => {
+    await c.mailboxOpen('INBOX');
+    await c.messageFlagsAdd('2', ['\\Flagged']);
+  });
+  const r3 = await migrateUser(engineDeps(lab, store, { log }), { address: u.address });
+  assert.equal(r3.folders.find((f) => f.source === 'INBOX')!.flagsUpdated, 1);
+  assert.ok(!unchanged().includes('INBOX') && unchanged().includes('Archive'), `unchanged: ${unchanged().join(',')}`);
+  const src = await withSession(lab.dovecot.legacy, u.address, (c) => snapshot(c, 'INBOX'));
+  const tgt = await withSession(lab.dovecot.cloud, u.address, (c) => snapshot(c, 'INBOX'));
+  assert.deepEqual(contentOf(tgt), contentOf(src));
 });

@@ -1,0 +1,50 @@
+/**
+ * Unit test of the copy loop with a fake source and a fake appender (the store is
+ * a real SQLite file): keywords that are not IMAP atoms are left out of the
+ * APPEND and reported per message, never silently; the intent of every message
+ * is in the store before its APPEND is sent.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../store/index.js';
+import { copyMessages, type Appender } from './copier.js';
+import { MigrationState } from './state.js';
+import { emptyCounts, type DroppedKeywords, type Refusal } from './types.js';
+
+test('copyMessages: non-atom keywords are left out of the APPEND and reported per message; intents precede APPENDs', async (t) => {
+  const store = await openStore({ sqlite: join(mkdtempSync(join(tmpdir(), 'mb-copier-')), 'state.db') });
+  t.after(() => store.close());
+  const state = new MigrationState(store.db);
+  await state.saveFolder({ address: 'a@x', source_folder: 'INBOX', target_folder: 'INBOX', uid_validity: 1, target_uid_validity: 1, highest_uid: 0, highest_modseq: null });
+  const bodies = new Map([1, 2, 3].map((u) => [u, Buffer.from(`Subject: m${u}\r\nMessage-ID: <m${u}@x>\r\n\r\nbody ${u}\r\n`)]));
+  const sent: { flags: string[]; intentBefore: boolean }[] = [];
+  const appender: Appender = {
+    append: async (_f, body, flags) => {
+      const uid = [...bodies].find(([, b]) => b.equals(body))![0];
+      const row = (await state.messagesByUids('a@x', 'INBOX', [uid]))[0];
+      sent.push({ flags, intentBefore: row?.state === 'intent' });
+      return { ok: true, uid: 100 + uid };
+    },
+  };
+  const counts = emptyCounts();
+  const refusals: Refusal[] = [];
+  const dropped: DroppedKeywords[] = [];
+  await copyMessages({
+    address: 'a@x', sourceWire: 'INBOX', target: { wire: 'INBOX', path: 'INBOX' }, appenders: [appender], state, counts, refusals, dropped,
+    source: { fetchBodies: async (uids) => new Map(uids.map((u) => [u, bodies.get(u)!])) }, batchMessages: 2,
+  }, [
+    { uid: 1, size: 40, flags: ['\\Seen', 'ok_kw'] },
+    { uid: 2, size: 40, flags: ['\\Flagged', 'Entwürfe', 'bad(kw'] },
+    { uid: 3, size: 40, flags: [] },
+  ]);
+  assert.equal(counts.appended, 3);
+  assert.deepEqual(sent.map((s) => s.intentBefore), [true, true, true]);
+  assert.deepEqual(sent.map((s) => s.flags), [['\\Seen', 'ok_kw'], ['\\Flagged'], []]);
+  assert.deepEqual(dropped, [{ folder: 'INBOX', uid: 2, keywords: ['Entwürfe', 'bad(kw'] }]);
+  const rows = await state.messagesByUids('a@x', 'INBOX', [1, 2, 3]);
+  assert.deepEqual(rows.map((r) => [r.state, r.target_uid]), [['done', 101], ['done', 102], ['done', 103]]);
+  assert.match(rows[1]!.detail ?? '', /keywords not copied \(not IMAP atoms\): Entwürfe bad\(kw/);
+});

@@ -1,0 +1,395 @@
+/**
+ * A lean, pipelined IMAP reader for the source side of the bulk copy. imapflow
+ * parses every FETCH response into a generic token tree (about a third of the
+ * engine's CPU in bench/migrate); here the responses are cut into lines and
+ * literals on Buffers, and only the few FETCH items the copy asks for are read
+ * out of the line text (UID, RFC822.SIZE, FLAGS, INTERNALDATE, MODSEQ, and the
+ * BODY[] literal). Several commands may be in flight; untagged FETCH answers are
+ * routed by UID to the command that asked for that UID.
+ *
+ * Read-only by construction: the mailbox is opened with EXAMINE and bodies are
+ * fetched with BODY.PEEK[] (RFC 3501 6.3.2, 6.4.5), so no flag changes on the source.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import { MbError } from '../core/index.js';
+import type { ImapEndpoint } from '../config/index.js';
+import { MigrationErrors } from './errors.js';
+import type { MessageMeta } from './imap-ops.js';
+
+type Sock = Socket | TLSSocket;
+
+/** One server response: its line text (literals left out, "{n}" markers kept) and its literals in order. */
+export interface RawResponse {
+  text: string;
+  literals: Buffer[];
+}
+
+interface Waiter {
+  tag: string;
+  resolve: (line: string) => void;
+  reject: (err: Error) => void;
+  /** Untagged responses that are not FETCH answers, while this command is the oldest in flight. */
+  untagged: string[];
+}
+
+/** A FETCH answer: what the copy asks for, nothing else. */
+export interface FetchItem {
+  uid: number;
+  size?: number;
+  flags?: string[];
+  internalDate?: Date;
+  modseq?: bigint;
+  body?: Buffer;
+}
+
+export interface ExamineResult {
+  exists: number;
+  uidValidity: number;
+  uidNext?: number;
+  highestModseq?: bigint;
+}
+
+const LF = 0x0a;
+const SOCKET_TIMEOUT_MS = 300_000;
+const LITERAL_AT_END = /~?\{(\d+)\+?\}$/;
+const MONTHS: Record<string, number> = { jan: 0, feb: 1, mar: 2, apr: 3, may: 4, jun: 5, jul: 6, aug: 7, sep: 8, oct: 9, nov: 10, dec: 11 };
+
+/** RFC 3501 date-time ("02-Jan-2020 03:04:05 +0000") to a Date; undefined when malformed. */
+export function parseImapDate(s: string): Date | undefined {
+  const m = /^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(s);
+  if (!m) return undefined;
+  const mon = MONTHS[m[2]!.toLowerCase()];
+  if (mon === undefined) return undefined;
+  const offset = (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9]));
+  return new Date(Date.UTC(Number(m[3]), mon, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - offset * 60_000);
+}
+
+/** Reads an IMAP quoted string starting at s[i] === '"'; returns the value and the index after it. */
+function readQuoted(s: string, i: number): { value: string; end: number } {
+  let out = '';
+  for (let j = i + 1; j < s.length; j++) {
+    const c = s[j]!;
+    if (c === '\\') { out += s[++j] ?? ''; continue; }
+    if (c === '"') return { value: out, end: j + 1 };
+    out += c;
+  }
+  return { value: out, end: s.length };
+}
+
+/**
+ * The items of one "* n FETCH (...)" response. The literals are not part of the
+ * text, so nothing inside a message can be mistaken for an item.
+ */
+export function parseFetch(r: RawResponse): FetchItem | undefined {
+  const t = r.text;
+  const uidM = /[( ]UID (\d+)/.exec(t);
+  if (!uidM) return undefined;
+  const item: FetchItem = { uid: Number(uidM[1]) };
+  const size = /[( ]RFC822\.SIZE (\d+)/.exec(t);
+  if (size) item.size = Number(size[1]);
+  const flags = /[( ]FLAGS \(([^)]*)\)/.exec(t);
+  if (flags) item.flags = flags[1] === '' ? [] : flags[1]!.split(' ').filter((f) => f !== '');
+  const modseq = /[( ]MODSEQ \((\d+)\)/.exec(t);
+  if (modseq) item.modseq = BigInt(modseq[1]!);
+  const date = t.indexOf('INTERNALDATE "');
+  if (date >= 0) {
+    const d = parseImapDate(readQuoted(t, date + 13).value);
+    if (d) item.internalDate = d;
+  }
+  const body = t.indexOf('BODY[] ');
+  if (body >= 0) {
+    const at = body + 7;
+    if (t[at] === '{' || (t[at] === '~' && t[at + 1] === '{')) {
+      // The literals before this one (none with the items we ask for, but be exact).
+      let n = 0;
+      const re = /~?\{\d+\+?\}/g;
+      for (let m = re.exec(t); m && m.index < at; m = re.exec(t)) n++;
+      item.body = r.literals[n] ?? Buffer.alloc(0);
+    } else if (t[at] === '"') {
+      item.body = Buffer.from(readQuoted(t, at).value, 'latin1');
+    } else if (t.startsWith('NIL', at)) {
+      item.body = Buffer.alloc(0);
+    }
+  }
+  return item;
+}
+
+function quoted(s: string): string {
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+export class RawImap {
+  private carry: Buffer | undefined;
+  private parts: string[] = [];
+  private literals: Buffer[] = [];
+  private lit: Buffer | undefined;
+  private litFill = 0;
+  private tagN = 0;
+  private readonly waiters: Waiter[] = [];
+  private greeting: { resolve: (s: string) => void; reject: (e: Error) => void } | undefined;
+  private closed: Error | undefined;
+  caps = new Set<string>();
+  /** Receives every untagged FETCH answer (routed by UID by the caller). */
+  private readonly fetchSinks = new Map<number, (item: FetchItem) => void>();
+  /** Bytes of literals received so far (for tests and progress). */
+  bytesIn = 0;
+
+  private constructor(private sock: Sock, private readonly system: string) {
+    this.attach(sock);
+  }
+
+  private attach(sock: Sock): void {
+    if ('setNoDelay' in sock) sock.setNoDelay(true);
+    // A server that stops answering mid-command is a dropped connection (retried), never a hang.
+    sock.setTimeout(SOCKET_TIMEOUT_MS, () => sock.destroy(new Error(`no answer for ${SOCKET_TIMEOUT_MS / 1000} s: timed out`)));
+    sock.on('data', (d: Buffer) => this.onData(d));
+    sock.on('error', (err) => this.fail(err));
+    sock.on('close', () => this.fail(new Error('connection closed')));
+  }
+
+  private fail(err: Error): void {
+    this.closed ??= err;
+    const e = new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `${this.system} imap: connection lost (${err.message})`,
+      { retry: 'transient', cause: err, details: { system: this.system } });
+    this.greeting?.reject(e);
+    this.greeting = undefined;
+    for (const w of this.waiters.splice(0)) w.reject(e);
+  }
+
+  private onData(chunk: Buffer): void {
+    let d = chunk;
+    let pos = 0;
+    if (this.carry) {
+      d = Buffer.concat([this.carry, chunk]);
+      this.carry = undefined;
+    }
+    while (pos < d.length) {
+      if (this.lit) {
+        const n = Math.min(this.lit.length - this.litFill, d.length - pos);
+        d.copy(this.lit, this.litFill, pos, pos + n);
+        this.litFill += n;
+        pos += n;
+        if (this.litFill === this.lit.length) {
+          this.literals.push(this.lit);
+          this.bytesIn += this.lit.length;
+          this.lit = undefined;
+        }
+        continue;
+      }
+      const lf = d.indexOf(LF, pos);
+      if (lf < 0) {
+        this.carry = d.subarray(pos);
+        return;
+      }
+      const end = lf > pos && d[lf - 1] === 0x0d ? lf - 1 : lf;
+      const line = d.toString('latin1', pos, end);
+      pos = lf + 1;
+      const m = LITERAL_AT_END.exec(line);
+      if (m) {
+        this.parts.push(line);
+        const size = Number(m[1]);
+        if (size === 0) {
+          this.literals.push(Buffer.alloc(0));
+        } else {
+          this.lit = Buffer.allocUnsafe(size);
+          this.litFill = 0;
+        }
+        continue;
+      }
+      this.parts.push(line);
+      const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
+      const literals = this.literals;
+      this.parts = [];
+      this.literals = [];
+      this.dispatch({ text, literals });
+    }
+  }
+
+  private dispatch(r: RawResponse): void {
+    const t = r.text;
+    if (t.startsWith('* ')) {
+      if (/^\* \d+ FETCH /i.test(t)) {
+        const item = parseFetch(r);
+        if (item) this.route(item);
+        return;
+      }
+      const caps = /^\* (?:OK \[)?CAPABILITY ([^\]]*)/i.exec(t);
+      if (caps) this.caps = new Set(caps[1]!.toUpperCase().split(' '));
+      if (this.greeting) {
+        const g = this.greeting;
+        this.greeting = undefined;
+        if (/^\* (OK|PREAUTH)/i.test(t)) g.resolve(t);
+        else g.reject(new Error(t));
+        return;
+      }
+      if (/^\* BYE/i.test(t)) {
+        this.fail(new Error(t));
+        return;
+      }
+      this.waiters[0]?.untagged.push(t);
+      return;
+    }
+    if (t.startsWith('+')) return;
+    const sp = t.indexOf(' ');
+    const tag = t.slice(0, sp);
+    const i = this.waiters.findIndex((w) => w.tag === tag);
+    if (i < 0) return;
+    const [w] = this.waiters.splice(i, 1);
+    const caps = /^\S+ OK \[CAPABILITY ([^\]]*)\]/i.exec(t);
+    if (caps) this.caps = new Set(caps[1]!.toUpperCase().split(' '));
+    w!.resolve(t.slice(sp + 1));
+  }
+
+  /** Sends one command; resolves with "OK ..." / "NO ..." / "BAD ..." and the untagged non-FETCH lines seen meanwhile. */
+  command(line: string): Promise<{ status: string; untagged: string[] }> {
+    if (this.closed) return Promise.reject(new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `${this.system} imap: connection lost`, { retry: 'transient', details: { system: this.system } }));
+    const tag = `R${++this.tagN}`;
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { tag, resolve: (status) => resolve({ status, untagged: w.untagged }), reject, untagged: [] };
+      this.waiters.push(w);
+      this.sock.write(`${tag} ${line}\r\n`);
+    });
+  }
+
+  private async ok(line: string, what: string): Promise<string[]> {
+    const r = await this.command(line);
+    if (!/^OK\b/i.test(r.status)) {
+      throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `${this.system} imap ${what}: ${r.status.split(/\r?\n/)[0]!}`,
+        { retry: /\[(UNAVAILABLE|THROTTLED|INUSE|SERVERBUG)\]|Suggested Backoff Time/i.test(r.status) ? 'transient' : 'permanent', details: { system: this.system } });
+    }
+    return r.untagged;
+  }
+
+  static async open(ep: ImapEndpoint, auth: { user: string; pass: string; authzid?: string }, system: string, insecure = false): Promise<RawImap> {
+    const sock: Sock = ep.tls === 'implicit'
+      ? tlsConnect({ host: ep.host, port: ep.port, servername: ep.host, rejectUnauthorized: !insecure })
+      : netConnect({ host: ep.host, port: ep.port });
+    const c = new RawImap(sock, system);
+    const unreachable = (err: unknown) => new MbError(MigrationErrors.MIGRATION_CONNECT_FAILED, `${system} imap ${ep.host}:${ep.port}: unreachable`,
+      { retry: 'transient', cause: err, details: { system } });
+    try {
+      await new Promise<string>((resolve, reject) => { c.greeting = { resolve, reject }; });
+      if (ep.tls === 'starttls') {
+        if (!(await c.command('STARTTLS')).status.startsWith('OK')) throw new Error('STARTTLS refused');
+        sock.removeAllListeners('data');
+        sock.removeAllListeners('close');
+        sock.removeAllListeners('error');
+        const secure = tlsConnect({ socket: sock, servername: ep.host, rejectUnauthorized: !insecure });
+        await new Promise<void>((resolve, reject) => { secure.once('secureConnect', resolve); secure.once('error', reject); });
+        c.sock = secure;
+        c.attach(secure);
+      }
+    } catch (err) {
+      c.close();
+      throw unreachable(err);
+    }
+    const answer = auth.authzid !== undefined
+      ? await c.command(`AUTHENTICATE PLAIN ${Buffer.from(`${auth.authzid}\0${auth.user}\0${auth.pass}`).toString('base64')}`)
+      : await c.command(`LOGIN ${quoted(auth.user)} ${quoted(auth.pass)}`);
+    if (!answer.status.startsWith('OK')) {
+      c.close();
+      throw new MbError(MigrationErrors.MIGRATION_LOGIN_FAILED, `${system} imap ${ep.host}:${ep.port}: login refused for the reader`, { details: { system } });
+    }
+    if (!c.caps.has('IMAP4REV1')) await c.command('CAPABILITY');
+    return c;
+  }
+
+  /** EXAMINE (read-only SELECT), with CONDSTORE when offered so HIGHESTMODSEQ is reported. */
+  async examine(wire: string): Promise<ExamineResult> {
+    const condstore = this.caps.has('CONDSTORE');
+    const lines = await this.ok(`EXAMINE ${quoted(wire)}${condstore ? ' (CONDSTORE)' : ''}`, `EXAMINE ${wire}`);
+    const out: ExamineResult = { exists: 0, uidValidity: 0 };
+    for (const l of lines) {
+      let m = /^\* (\d+) EXISTS/i.exec(l);
+      if (m) out.exists = Number(m[1]);
+      m = /\[UIDVALIDITY (\d+)\]/i.exec(l);
+      if (m) out.uidValidity = Number(m[1]);
+      m = /\[UIDNEXT (\d+)\]/i.exec(l);
+      if (m) out.uidNext = Number(m[1]);
+      m = /\[HIGHESTMODSEQ (\d+)\]/i.exec(l);
+      if (m) out.highestModseq = BigInt(m[1]!);
+    }
+    return out;
+  }
+
+  /**
+   * UID FETCH of `set` with `items`; every answer is handed to `onItem` (answers
+   * for UIDs outside `uids`, when given, are ignored). Resolves when the server's
+   * tagged OK arrives.
+   */
+  async fetch(set: string, items: string, onItem: (item: FetchItem) => void, uids?: readonly number[], modifiers = ''): Promise<void> {
+    // Without a UID list (a range like "lo:*"), answers are routed here by a catch-all sink.
+    const own = uids ?? [];
+    for (const u of own) this.fetchSinks.set(u, onItem);
+    const catchAll = uids === undefined;
+    if (catchAll) this.catchAll.push(onItem);
+    try {
+      await this.ok(`UID FETCH ${set} (${items})${modifiers}`, 'FETCH');
+    } finally {
+      for (const u of own) if (this.fetchSinks.get(u) === onItem) this.fetchSinks.delete(u);
+      if (catchAll) this.catchAll.splice(this.catchAll.indexOf(onItem), 1);
+    }
+  }
+
+  private readonly catchAll: ((item: FetchItem) => void)[] = [];
+
+  /** UID SEARCH: the matching UIDs, ascending. */
+  async searchUids(criteria: string): Promise<number[]> {
+    const lines = await this.ok(`UID SEARCH ${criteria}`, 'SEARCH');
+    const out: number[] = [];
+    for (const l of lines) {
+      if (!/^\* SEARCH\b/i.test(l)) continue;
+      for (const tok of l.slice(8).split(' ')) {
+        if (/^\d+$/.test(tok)) out.push(Number(tok));
+      }
+    }
+    return out.sort((a, b) => a - b);
+  }
+
+  /** Metadata of the UIDs in `set` (UID RFC822.SIZE FLAGS INTERNALDATE), ascending by UID. */
+  async fetchMeta(set: string): Promise<MessageMeta[]> {
+    const out = new Map<number, MessageMeta>();
+    await this.fetch(set, 'UID RFC822.SIZE FLAGS INTERNALDATE', (x) => {
+      // An unsolicited FETCH (a flag change by another session) has no RFC822.SIZE: not an answer to this command.
+      if (x.size === undefined) return;
+      out.set(x.uid, { uid: x.uid, size: x.size, flags: x.flags ?? [], ...(x.internalDate ? { internalDate: x.internalDate } : {}) });
+    });
+    return [...out.values()].sort((a, b) => a.uid - b.uid);
+  }
+
+  /** BODY.PEEK[] of the given UIDs: the exact bytes. Several calls may be in flight at once. */
+  async fetchBodies(uids: readonly number[]): Promise<Map<number, Buffer>> {
+    const out = new Map<number, Buffer>();
+    if (uids.length === 0) return out;
+    await this.fetch(uidSet(uids), 'UID BODY.PEEK[]', (x) => { if (x.body) out.set(x.uid, x.body); }, uids);
+    return out;
+  }
+
+  close(): void {
+    if (!this.closed) {
+      this.closed = new Error('closed');
+      this.sock.end('Z LOGOUT\r\n');
+    }
+  }
+
+  /** Hook for routing: answers for UIDs no command claimed go to the range fetches in flight. */
+  private route(item: FetchItem): void {
+    const sink = this.fetchSinks.get(item.uid);
+    if (sink) sink(item);
+    else for (const s of this.catchAll) s(item);
+  }
+}
+
+/** [1,2,3,5,7,8] -> "1:3,5,7:8" (RFC 3501 sequence-set). */
+export function uidSet(uids: readonly number[]): string {
+  const sorted = [...uids].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const a = sorted[i]!;
+    let b = a;
+    while (i + 1 < sorted.length && sorted[i + 1] === b + 1) b = sorted[++i]!;
+    parts.push(a === b ? String(a) : `${a}:${b}`);
+  }
+  return parts.join(',');
+}
