@@ -39,17 +39,47 @@ export interface SystemView {
 }
 
 export interface Problem {
+  /** A system's name, or the subsystem ("gateway", "directory", "migration"). */
   system: string;
+  /** An endpoint or probe, or what of the subsystem is wrong ("queue", "sync", "conflicts", "users"). */
   endpoint: string;
   light: Exclude<Light, 'green'>;
   detail: string;
-  /** Anchor of the endpoint's row on the overview page. */
+  /** Anchor of the endpoint's row (or the subsystem's panel) on the overview page. */
   anchor: string;
+  /** Where the details are: the endpoint's row, or the subsystem's page (#/queue, #/directory, #/migration). */
+  href: string;
+}
+
+/** Queue figures of one destination (from the gateway in this process). */
+export interface QueueRow {
+  destination: string;
+  messages: number;
+  recipients: number;
+  oldestAgeMs: number;
+}
+
+export interface MigrationProgress {
+  /** Users by migration state (pending, copying, synced, verified, failed, cutover, ...). */
+  users: Record<string, number>;
+  /** Users the migration covers (migration.users or the directory), when known. */
+  totalUsers: number | null;
+  messagesCopied: number;
+  bytesCopied: number;
+  /** Estimated time until every user has had a first pass; null when there is nothing to go on. */
+  etaMs: number | null;
 }
 
 export type SubsystemView =
   | { available: false; note: string }
-  | { available: true; light: Light; summary: string; run: RunRow | null };
+  | {
+    available: true; light: Light; summary: string; run: RunRow | null;
+    /** The subsystem's detail page. */
+    link?: string;
+    queue?: QueueRow[];
+    conflicts?: number;
+    progress?: MigrationProgress;
+  };
 
 export interface Overview {
   organization: string;
@@ -69,6 +99,13 @@ export interface OverviewInput {
   expected?: Record<string, string[]>;
   /** Latest run per kind, when the subsystem records runs and has one. */
   runs?: Partial<Record<'directory' | 'migration', RunRow | null>>;
+  /** The in-process gateway's queue per destination; absent when no gateway runs here. */
+  queue?: QueueRow[];
+  /** A queue whose oldest waiting message is older than this turns red; default 30 min. */
+  queueAlarmMs?: number;
+  /** Open address conflicts in the unified directory. */
+  conflicts?: number;
+  migration?: MigrationProgress;
 }
 
 const RANK: Record<Light, number> = { red: 0, grey: 1, green: 2 };
@@ -110,6 +147,31 @@ function groupChecked(checks: CheckRow[]): Record<string, string[]> {
   return out;
 }
 
+const fmtAge = (ms: number): string => (ms < 60_000 ? `${Math.round(ms / 1000)} s` : ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`);
+
+function gatewayView(queue: QueueRow[] | undefined, alarmMs: number): SubsystemView {
+  if (queue === undefined) return { available: false, note: 'no gateway runs in this process' };
+  const waiting = queue.filter((q) => q.destination !== 'held');
+  const recipients = waiting.reduce((n, q) => n + q.recipients, 0);
+  const oldest = waiting.reduce((m, q) => Math.max(m, q.oldestAgeMs), 0);
+  const light: Light = oldest > alarmMs ? 'red' : 'green';
+  const held = queue.find((q) => q.destination === 'held');
+  const summary = recipients === 0
+    ? `queue empty${held ? `; ${held.messages} held` : ''}`
+    : `${recipients} recipient(s) waiting, oldest ${fmtAge(oldest)}${held ? `; ${held.messages} held` : ''}`;
+  return { available: true, light, summary, run: null, link: '#/queue', queue };
+}
+
+function migrationView(run: RunRow | null | undefined, p: MigrationProgress | undefined): SubsystemView {
+  if (!p) return runView('migration', run);
+  const failed = p.users.failed ?? 0;
+  const started = Object.values(p.users).reduce((a, b) => a + b, 0);
+  const light: Light = failed > 0 ? 'red' : started === 0 ? 'grey' : 'green';
+  const states = Object.entries(p.users).map(([k, v]) => `${k} ${v}`).join(', ');
+  const summary = started === 0 ? 'no user migrated yet' : `${states}${failed > 0 ? ` (${failed} failed)` : ''}`;
+  return { available: true, light, summary, run: run ?? null, link: '#/migration', progress: p };
+}
+
 function runView(kind: 'directory' | 'migration', run: RunRow | null | undefined): SubsystemView {
   if (run === undefined) return { available: false, note: 'not available yet' };
   if (run === null) return { available: true, light: 'grey', summary: `no ${kind} run recorded yet`, run: null };
@@ -119,20 +181,36 @@ function runView(kind: 'directory' | 'migration', run: RunRow | null | undefined
   return { available: true, light, summary, run };
 }
 
+function subsystemProblems(sub: Overview['subsystems'], conflicts: number): Problem[] {
+  const out: Problem[] = [];
+  const add = (system: string, endpoint: string, light: Problem['light'], detail: string, href: string): void => {
+    out.push({ system, endpoint, light, detail, anchor: `sub-${system}`, href });
+  };
+  if (sub.gateway.available && sub.gateway.light === 'red') add('gateway', 'queue', 'red', sub.gateway.summary, '#/queue');
+  if (sub.directory.available && sub.directory.light === 'red') add('directory', 'sync', 'red', sub.directory.summary, '#/directory');
+  if (conflicts > 0) add('directory', 'conflicts', 'grey', `${conflicts} address conflict(s) need a decision`, '#/directory');
+  if (sub.migration.available && sub.migration.light === 'red') add('migration', 'users', 'red', sub.migration.summary, '#/migration');
+  return out;
+}
+
 export function buildOverview(input: OverviewInput): Overview {
   const systems = systemViews(input);
   const problems: Problem[] = [];
   for (const s of systems) {
     for (const e of s.endpoints) {
-      if (e.light !== 'green') problems.push({ system: s.name, endpoint: e.endpoint, light: e.light, detail: e.detail, anchor: anchorOf(s.name, e.endpoint) });
+      if (e.light !== 'green') problems.push({ system: s.name, endpoint: e.endpoint, light: e.light, detail: e.detail, anchor: anchorOf(s.name, e.endpoint), href: `#${anchorOf(s.name, e.endpoint)}` });
     }
   }
-  problems.sort((a, b) => RANK[a.light] - RANK[b.light]);
+  const directory = runView('directory', input.runs?.directory);
+  if (directory.available && input.conflicts !== undefined) Object.assign(directory, { conflicts: input.conflicts, link: '#/directory' });
   const subsystems = {
-    // The gateway's queue joins when the gateway lands (issue 7 lists its depth and oldest age).
-    gateway: { available: false, note: 'not available yet' } as SubsystemView,
-    directory: runView('directory', input.runs?.directory),
-    migration: runView('migration', input.runs?.migration),
+    gateway: gatewayView(input.queue, input.queueAlarmMs ?? 30 * 60_000),
+    directory,
+    migration: migrationView(input.runs?.migration, input.migration),
   };
-  return { organization: input.organization, generatedAt: input.now, light: worst(systems.map((s) => s.light)), systems, problems, subsystems };
+  problems.push(...subsystemProblems(subsystems, input.conflicts ?? 0));
+  // Worst first; among equals, endpoints before subsystems (the sort is stable).
+  problems.sort((a, b) => RANK[a.light] - RANK[b.light]);
+  const subLights = Object.values(subsystems).flatMap((v) => (v.available && v.light === 'red' ? ['red' as const] : []));
+  return { organization: input.organization, generatedAt: input.now, light: worst([...systems.map((s) => s.light), ...subLights]), systems, problems, subsystems };
 }
