@@ -197,7 +197,7 @@ describe('with a session', () => {
     assert.deepEqual(o.systems.map((s) => `${s.name}:${s.light}`), ['cloud:red', 'legacy:green']);
     assert.deepEqual(o.systems[0]!.endpoints.map((e) => `${e.endpoint}:${e.light}`), ['imap:red', 'lmtp:grey']);
     assert.deepEqual(o.problems.map((p) => `${p.light} ${p.system} ${p.endpoint}`), ['red cloud imap', 'grey cloud lmtp']);
-    assert.deepEqual(o.subsystems.gateway, { available: false, note: 'not available yet' });
+    assert.deepEqual(o.subsystems.gateway, { available: false, note: 'no gateway runs in this process' });
     assert.deepEqual(o.subsystems.migration, { available: false, note: 'not available yet' });
     assert.equal(o.subsystems.directory!.summary, 'no directory run recorded yet');
   });

@@ -14,7 +14,7 @@ import { logEvent, type Logger, type Metrics } from '../observe/index.js';
 import { defaultAssetsDir, loadAssets, type Asset } from './console-assets.js';
 import { ConsoleAuth, overTls, reqLog, type AuditSink, type ConsoleUser } from './console-auth.js';
 import { OverviewFeed } from './console-feed.js';
-import { buildOverview, type CheckRow, type Overview, type RunRow } from './overview.js';
+import { buildOverview, type CheckRow, type MigrationProgress, type Overview, type QueueRow, type RunRow } from './overview.js';
 import type { Session } from './sessions.js';
 
 declare module 'fastify' {
@@ -56,6 +56,14 @@ export interface ConsoleDeps {
   expected?: Record<string, string[]>;
   /** A result older than this shows grey: nobody is refreshing it. */
   staleAfterMs: number;
+  /** The gateway's queue per destination, when a gateway runs in this process (undefined until it has started). */
+  queue?: () => QueueRow[] | undefined;
+  /** The queue light turns red when its oldest waiting message is older than this (ms); default 30 min. */
+  queueAlarmMs?: number;
+  /** Open address conflicts in the unified directory. */
+  conflicts?: () => Promise<number>;
+  /** Migration progress: users by state, messages and bytes copied, ETA. */
+  migration?: () => Promise<MigrationProgress | undefined>;
   /** Runs the endpoint checks now and records them (POST /api/checks/run); absent: no such action. */
   runChecks?: () => Promise<CheckRunSummary>;
   metrics?: Metrics;
@@ -95,8 +103,15 @@ function securityHeaders(req: FastifyRequest, reply: FastifyReply): void {
 }
 
 export async function consoleOverview(deps: ConsoleDeps): Promise<Overview> {
-  const [checks, directory] = await Promise.all([deps.checks.latest(), deps.runs ? deps.runs.latest('directory') : undefined]);
+  const [checks, directory, conflicts, migration] = await Promise.all([
+    deps.checks.latest(), deps.runs ? deps.runs.latest('directory') : undefined, deps.conflicts?.(), deps.migration?.(),
+  ]);
+  const queue = deps.queue?.();
   return buildOverview({
+    ...(queue ? { queue } : {}),
+    ...(deps.queueAlarmMs ? { queueAlarmMs: deps.queueAlarmMs } : {}),
+    ...(conflicts !== undefined ? { conflicts } : {}),
+    ...(migration ? { migration } : {}),
     organization: deps.organization,
     now: (deps.now ?? Date.now)(),
     staleAfterMs: deps.staleAfterMs,

@@ -8,35 +8,24 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
+import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { hashPassword } from '../../src/core/index.js';
-import { delay, freePort, labDir, newMailUser, startDovecot, stopPid, useLab, type LabInfo } from '../harness/index.js';
+import { shotsDir as shots, startConsole, type ConsoleUnderTest } from '../harness/browser.js';
+import { freePort, labDir, newMailUser, startDovecot, stopPid, useLab, type LabInfo } from '../harness/index.js';
 import { writeLabConfig } from '../harness/lab-config.js';
 
-const bin = new URL('../../bin/mailbridge.js', import.meta.url).pathname;
-const shots = new URL('../../test-output/console/', import.meta.url).pathname;
 const PASSWORD = 'console test password';
 
-let serve: ChildProcess | undefined;
+let ui: ConsoleUnderTest | undefined;
 let context: BrowserContext | undefined;
 let base = '';
-let logFile = '';
 let cloudPid = 0;
-
-async function waitReady(url: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
-    const ok = await fetch(url).then((r) => r.ok, () => false);
-    if (ok) return;
-    await delay(100);
-  }
-  throw new Error(`serve not ready after ${timeoutMs} ms:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
-}
+let gatewayPort = 0;
+let cloudProbeAddress = '';
 
 // At the top level: its `after` hook then belongs to the file, not to the `before` hook below.
 // Alone, a private lab of the two Dovecots is enough; under scripts/test.mjs the shared full lab is used.
@@ -51,31 +40,28 @@ before(async () => {
   const legacyProbe = await newMailUser(mixed, 'legacy', { local: 'probe' });
   const cloudProbe = await newMailUser(mixed, 'cloud', { local: 'probe' });
   const webPort = await freePort();
+  gatewayPort = await freePort();
+  cloudProbeAddress = cloudProbe.address;
   const config = writeLabConfig(join(dir, 'mb'), mixed, {
-    webPort, gatewayPort: await freePort(), passwordHash: await hashPassword(PASSWORD), literalSecrets: true,
+    webPort, gatewayPort, passwordHash: await hashPassword(PASSWORD), literalSecrets: true,
     probeMailboxes: { legacy: legacyProbe.address, cloud: cloudProbe.address },
   });
-  logFile = join(dir, 'serve.log');
-  const out = openSync(logFile, 'a');
-  serve = spawn(process.execPath, [bin, '--config', config, 'serve'], { stdio: ['ignore', out, out], env: { ...process.env, MAILBRIDGE_LOG_LEVEL: 'info' } });
-  base = `http://127.0.0.1:${webPort}`;
-  await waitReady(`${base}/readyz`, serve);
-  mkdirSync(shots, { recursive: true });
-  // A fresh profile each run (playwright takes the profile folder as an argument, not as --user-data-dir).
-  context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'mb-chromium-')), {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    viewport: { width: 1280, height: 900 },
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  ui = await startConsole(config, webPort, join(dir, 'serve.log'));
+  ({ base, context } = ui);
 });
 
 after(async () => {
-  await context?.close();
-  if (serve?.pid) await stopPid(serve.pid, 10_000);
+  await ui?.close();
   if (cloudPid) await stopPid(cloudPid);
 });
+
+/** One message through serve's gateway (the probe mailbox is routed to its system). */
+async function submit(port: number, to: string): Promise<void> {
+  const conn = new SMTPConnection({ host: '127.0.0.1', port, ignoreTLS: true });
+  await new Promise<void>((resolve, reject) => { conn.once('error', reject); conn.connect(() => resolve()); });
+  await new Promise<void>((resolve, reject) => conn.send({ from: 'someone@example.org', to: [to] }, `Subject: queued\r\nMessage-ID: <queued-${Date.now()}@example.org>\r\n\r\nwaits\r\n`, (err) => (err ? reject(err) : resolve())));
+  conn.quit();
+}
 
 /** The light of one endpoint row on the overview, as the page shows it now. */
 function rowLight(page: Page, system: string, endpoint: string): Promise<string | null> {
@@ -106,13 +92,34 @@ test('log in, green lights, a stopped server turns red live, log out', async () 
   assert.ok(cookie?.httpOnly && cookie.sameSite === 'Strict', 'session cookie is HttpOnly and SameSite=Strict');
 
   // The first check round runs when serve starts; every endpoint of both systems turns green.
-  await page.locator('#overall[data-light="green"]').waitFor({ timeout: 30_000 });
+  // (The overall light itself is red here: this lab's LDAP has no people, so the directory sync
+  // refuses to run, and that problem links to the directory page.)
+  for (const system of ['legacy', 'cloud']) {
+    await page.locator(`article.card[data-system="${system}"][data-light="green"]`).waitFor({ timeout: 30_000 })
+      .catch(async (err: Error) => { throw new Error(`${err.message}\n${await page.locator('main').innerText()}`); });
+  }
+  const directoryProblem = page.locator('#summary li.problem', { hasText: 'directory sync' });
+  assert.equal(await directoryProblem.locator('a').getAttribute('href'), '#/directory');
+  assert.equal(await directoryProblem.locator('.light').getAttribute('data-light'), 'red');
   const rows = page.locator('tr.endpoint');
   const lights = await rows.evaluateAll((trs) => trs.map((tr) => `${tr.getAttribute('data-system')} ${tr.getAttribute('data-endpoint')} ${tr.getAttribute('data-light')}`));
   assert.ok(lights.length >= 5, lights.join(', '));
   for (const l of lights) assert.match(l, / green$/);
   assert.equal(await rowLight(page, 'cloud', 'imap'), 'green');
-  assert.equal(await page.locator('#sub-gateway').textContent().then((t) => t?.includes('not available yet')), true);
+  // The synthetic mail probes (through serve's own gateway, read back over IMAP) are lights of their own.
+  await page.locator('tr.endpoint[data-system="cloud"][data-endpoint="probe-mail"][data-light="green"]').waitFor({ timeout: 30_000 });
+  assert.equal(await rowLight(page, 'legacy', 'probe-mail'), 'green');
+  assert.match(await page.locator('tr.endpoint[data-system="cloud"][data-endpoint="probe-mail"] td.detail').textContent() ?? '', /through the gateway 127\.0\.0\.1:\d+ and read back over IMAP/);
+  // The gateway card: the probes went through it; its figures are per destination, queue empty now.
+  await page.locator('#sub-gateway[data-light="green"]').waitFor();
+  assert.match(await page.locator('#sub-gateway').textContent() ?? '', /queue empty|waiting/);
+  assert.equal(await page.locator('#sub-gateway h2 a').getAttribute('href'), '#/queue');
+  // /metrics (public in this config) has the probe results and the gateway's figures.
+  const metrics = await fetch(`${base}/metrics`).then((r) => r.text());
+  assert.match(metrics, /mailbridge_probe_up\{system="cloud",probe="mail"\} 1/);
+  assert.match(metrics, /mailbridge_gateway_delivery_latency_seconds_count\{destination="cloud",result="delivered"\} [1-9]/);
+  assert.match(metrics, /mailbridge_migration_copied_messages \d+/);
+  assert.doesNotMatch(metrics, /@example\.com/, 'no addresses in labels');
   await page.screenshot({ path: join(shots, '2-overview-green.png'), fullPage: true });
 
   // "Check now" from the page: a POST with the session's CSRF token, recorded in the audit log.
@@ -129,16 +136,23 @@ test('log in, green lights, a stopped server turns red live, log out', async () 
   assert.equal(run.status(), 200);
   await page.locator('tr.endpoint[data-system="cloud"][data-endpoint="imap"][data-light="red"]').waitFor({ timeout: 15_000 });
   assert.equal(await rowLight(page, 'cloud', 'lmtp'), 'red');
+  // "Check now" runs the probes too: the cloud mail probe is red with its reason, legacy's stays green.
+  await page.locator('tr.endpoint[data-system="cloud"][data-endpoint="probe-mail"][data-light="red"]').waitFor({ timeout: 15_000 });
+  assert.match(await page.locator('tr.endpoint[data-system="cloud"][data-endpoint="probe-mail"] td.detail').textContent() ?? '', /imap 127\.0\.0\.1:\d+: connection refused/);
+  assert.equal(await rowLight(page, 'legacy', 'probe-mail'), 'green');
   assert.equal(await rowLight(page, 'legacy', 'imap'), 'green', await page.locator('#systems').innerText());
+  // A message for the cloud system now waits in the gateway's queue: the card shows it per destination.
+  await submit(gatewayPort, cloudProbeAddress);
+  await page.locator('#queue-figures tr[data-destination="cloud"] td[data-recipients="1"]').waitFor({ timeout: 15_000 });
   assert.equal(await page.evaluate(() => (globalThis as unknown as { marker?: number }).marker), 42, 'same document: no reload');
   // The worst problem first, in red, linking to its row; the failing system's card first.
   const first = page.locator('#summary li.problem').first();
-  assert.match(await first.textContent() ?? '', /cloud (imap|lmtp)/);
+  assert.match(await first.textContent() ?? '', /cloud (imap|lmtp|probe-mail)/);
   assert.equal(await first.locator('.light').getAttribute('data-light'), 'red');
   assert.equal(await page.locator('article.card').first().getAttribute('data-system'), 'cloud');
   await page.screenshot({ path: join(shots, '3-overview-cloud-red.png'), fullPage: true });
   await first.locator('a').click();
-  assert.match(page.url(), /#ep-cloud-(imap|lmtp)$/);
+  assert.match(page.url(), /#ep-cloud-(imap|lmtp|probe-mail)$/);
 
   // Log out: back to the login page, and the API refuses the old cookie.
   await page.click('#logout');

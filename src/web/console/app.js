@@ -19,12 +19,12 @@ function renderSummary(o) {
   const grey = o.problems.length - red;
   const headline = o.problems.length === 0
     ? 'Every endpoint answered at the last check.'
-    : [red ? `${red} endpoint${red > 1 ? 's' : ''} failing` : '', grey ? `${grey} unknown` : ''].filter(Boolean).join(', ');
+    : [red ? `${red} problem${red > 1 ? 's' : ''}` : '', grey ? `${grey} unknown` : ''].filter(Boolean).join(', ');
   const list = el('ul', { class: 'problems' });
   for (const p of o.problems) {
     list.append(el('li', { class: `problem problem-${p.light}` },
       light(p.light),
-      el('a', { href: `#${p.anchor}` }, `${p.system} ${p.endpoint}`),
+      el('a', { href: p.href ?? `#${p.anchor}` }, `${p.system} ${p.endpoint}`),
       el('span', { class: 'detail' }, p.detail)));
   }
   box.replaceChildren(
@@ -48,13 +48,60 @@ function renderSystems(o) {
   document.getElementById('systems').replaceChildren(...cards);
 }
 
+function age(ms) {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+
+function bytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1048576) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1073741824) return `${(n / 1048576).toFixed(1)} MiB`;
+  return `${(n / 1073741824).toFixed(2)} GiB`;
+}
+
+/** Per destination: recipients waiting and the oldest one's age. */
+function queueTable(rows) {
+  if (!rows.length) return el('p', { class: 'muted', id: 'queue-empty' }, 'No message waiting.');
+  return el('table', { class: 'table', id: 'queue-figures' },
+    el('thead', {}, el('tr', {}, el('th', {}, 'Destination'), el('th', { class: 'num' }, 'Msgs'), el('th', { class: 'num' }, 'Rcpts'), el('th', { class: 'num' }, 'Oldest'))),
+    el('tbody', {}, ...rows.map((q) => el('tr', { 'data-destination': q.destination },
+      el('th', { scope: 'row' }, q.destination), el('td', { class: 'num' }, q.messages), el('td', { class: 'num', 'data-recipients': q.recipients }, q.recipients),
+      el('td', { class: 'num' }, age(q.oldestAgeMs))))));
+}
+
+function migrationFigures(p) {
+  const states = Object.entries(p.users);
+  const done = ['synced', 'verified', 'cutover'].reduce((n, k) => n + (p.users[k] ?? 0), 0);
+  const parts = [
+    el('p', { id: 'migration-copied' }, `${p.messagesCopied} messages, ${bytes(p.bytesCopied)} copied`),
+  ];
+  if (p.totalUsers) {
+    parts.push(el('progress', { max: p.totalUsers, value: done, 'aria-label': 'users migrated' }),
+      el('span', { class: 'muted' }, ` ${done} of ${p.totalUsers} users`));
+  }
+  if (states.length) parts.push(el('ul', { class: 'states', id: 'migration-states' }, ...states.map(([k, v]) => el('li', { 'data-state': k }, `${k}: ${v}`))));
+  parts.push(el('p', { class: 'muted' }, p.etaMs == null ? 'ETA: not enough passes yet to estimate' : p.etaMs === 0 ? 'every user has had a first pass' : `ETA for the first passes: ${age(p.etaMs)}`));
+  return parts;
+}
+
 function renderSubsystem(id, view) {
   const panel = document.getElementById(id);
   const title = panel.querySelector('h2').textContent;
-  const body = view.available
-    ? el('p', {}, light(view.light), ' ', view.summary, view.run ? el('span', { class: 'muted' }, ` (${ago(view.run.finishedAt ?? view.run.startedAt)})`) : '')
-    : el('p', { class: 'muted', 'data-available': 'false' }, view.note);
-  panel.replaceChildren(el('h2', {}, title), body);
+  if (!view.available) {
+    panel.replaceChildren(el('h2', {}, title), el('p', { class: 'muted', 'data-available': 'false' }, view.note));
+    panel.dataset.light = 'grey';
+    return;
+  }
+  const heading = el('h2', {}, view.link ? el('a', { href: view.link }, title) : title);
+  const body = [el('p', { class: 'summary-line' }, light(view.light), ' ', view.summary, view.run ? el('span', { class: 'muted' }, ` (${ago(view.run.finishedAt ?? view.run.startedAt)})`) : '')];
+  if (view.queue) body.push(queueTable(view.queue));
+  if (view.conflicts !== undefined) body.push(el('p', { id: 'directory-conflicts', class: view.conflicts ? 'warn' : 'muted' }, `${view.conflicts} open conflict${view.conflicts === 1 ? '' : 's'}`));
+  if (view.progress) body.push(...migrationFigures(view.progress));
+  panel.dataset.light = view.light;
+  panel.replaceChildren(heading, ...body);
 }
 
 function render(o) {
@@ -121,7 +168,7 @@ async function logout() {
   }
 }
 
-const PAGES = ['overview', 'queue', 'tracking', 'directory', 'migration', 'freebusy'];
+const PAGES = ['overview', 'queue', 'tracking', 'directory', 'migration', 'freebusy', 'charts'];
 const mounted = new Map();
 
 /**
