@@ -5,6 +5,7 @@ export { configReference, configKeys } from './reference.js';
 export { ConfigErrors, type ConfigErrorCode } from './errors.js';
 export type {
   Config, ConfigBody, ConfigIssue, SystemConfig, SmtpEndpoint, ImapEndpoint, ImapAdmin, LdapEndpoint, CaldavEndpoint,
-  GatewayConfig, MigrationConfig, WebConfig, WebUser, DirectoryConfig, ProbesConfig, ProbeMailbox, CalendarConfig,
+  GatewayConfig, MigrationConfig, CutoverConfig, WaveConfig, WebConfig, WebUser, DirectoryConfig, ProbesConfig, ProbeMailbox, CalendarConfig,
   CheckConfig, StoreConfig, ListenAddress, FolderRule, TlsMode,
 } from './types.js';
+export { parseSchedule, nextDueIn, type Schedule } from './schedule.js';

@@ -14,6 +14,7 @@ import {
 } from './fields.js';
 import { crossCheck } from './cross-check.js';
 import type { ConfigBody } from './types.js';
+import { parseSchedule } from './schedule.js';
 
 const SYSTEM_NAME = /^[a-z][a-z0-9_-]*$/;
 const tlsMode = (what: string) =>
@@ -35,6 +36,7 @@ function systemSchema(ctx: SchemaContext) {
     protocol: doc(z.enum(['smtp', 'lmtp']).default('smtp'), 'smtp or lmtp (e.g. Dovecot LMTP)'),
     tls: tlsMode('this server'),
     maxMessageSize: size('largest message this server accepts; bigger ones are bounced before delivery').optional(),
+    concurrency: int('connections the gateway opens to this server at once', 1, 1000).default(10),
   });
   const imap = z.strictObject({
     host: host('IMAP server (migration source or target)'),
@@ -104,6 +106,7 @@ function gatewaySchema(ctx: SchemaContext) {
       host: host('smarthost for domains outside the shared space'),
       port: port('its port'),
       tls: tlsMode('the smarthost'),
+      concurrency: int('connections the gateway opens to the smarthost at once', 1, 1000).default(10),
     }).optional(),
     routing: z.strictObject({
       mode: doc(z.enum(['central', 'chaining', 'selective']).default('central'), 'how mail for the shared domains is routed'),
@@ -114,7 +117,21 @@ function gatewaySchema(ctx: SchemaContext) {
       cert: path(ctx, 'certificate (PEM) for STARTTLS'),
       key: path(ctx, 'its private key (PEM)'),
     }).optional(),
-    auth: doc(z.boolean(), 'offer SMTP AUTH (needs tls)').optional(),
+    auth: z.strictObject({
+      users: doc(z.array(z.strictObject({
+        name: text('login name'),
+        passwordHash: doc(z.string().refine((h) => /^scrypt\$\S+$/.test(h), {
+          // Never echo it: people paste a plain password here.
+          error: 'is not a scrypt hash (it must start with "scrypt$"; make one with `mailbridge passwd`)',
+        }), 'from `mailbridge passwd`'),
+      })).min(1).superRefine((users, zc) => {
+        users.forEach((u, i) => {
+          if (users.findIndex((o) => o.name === u.name) < i) {
+            zc.addIssue({ code: 'custom', path: [i, 'name'], message: `user ${JSON.stringify(u.name)} is listed twice` });
+          }
+        });
+      }), 'accounts that may log in (AUTH PLAIN or LOGIN, offered only after STARTTLS, so gateway.tls is needed) to submit and relay'),
+    }).optional(),
     pickup: path(ctx, 'folder watched for .eml files to send').optional(),
     trackingRetention: duration('how long message tracking is kept').prefault('30d'),
     hostname: domain('name in the greeting and Received headers (default: the machine\'s)').optional(),
@@ -138,8 +155,46 @@ function migrationSchema(ctx: SchemaContext) {
       })), 'folder renames, first match wins').optional(),
     }).optional(),
     maxMessageSize: size('skip (and report) larger messages').optional(),
-    schedule: text('when delta passes run under serve').optional(),
+    schedule: doc(z.string().superRefine((v, zc) => {
+      const r = parseSchedule(v);
+      if (!r.ok) zc.addIssue({ code: 'custom', message: r.reason });
+    }), 'when serve runs delta passes: an interval ("1h": that often, the first one an interval after start) or daily local times ("02:00" or "02:00, 14:00"); users already cut over are skipped; absent: no scheduled passes').optional(),
+    cutover: z.strictObject({
+      settle: duration('wait after every gateway acknowledged a hold, before the final delta pass: time for a relay (e.g. Postfix) between gateway and mailbox to empty its queue', { allowZero: true }).prefault('1s'),
+      ackTimeout: duration('how long live gateway nodes get to acknowledge a hold before the cutover rolls back').prefault('60s'),
+      concurrency: int('users cut over in parallel by --wave, --all and scheduled waves', 1, 64).default(4),
+      verify: doc(z.enum(['hold', 'after', 'full']).default('hold'), 'hold: under the hold, before the flip, verify every message (counts, UID map, flags and keywords, INTERNALDATE, RFC822.SIZE; one metadata FETCH per folder) and hash only those the pre-check\'s full verify did not hash (the final pass\' copies; IMAP message bytes never change; a folder whose UIDVALIDITY changed is hashed whole); full: re-hash every message on both sides under the hold (time held grows with the mailbox); after: under the hold rely on the pre-check\'s full verify and the final pass\' report, verify fully right after the release'),
+    }).prefault({}),
+    waves: doc(z.array(z.strictObject({
+      name: text('wave name, for `migrate cutover --wave NAME`'),
+      at: isoTime('when serve cuts the wave over (ISO 8601 with a time zone, e.g. 2026-12-05T22:00:00Z)').optional(),
+      users: doc(z.array(address('a user of the wave')), 'the wave\'s users by address').optional(),
+      csvColumn: z.strictObject({
+        file: path(ctx, 'CSV file with a header row (default: migration.users)').optional(),
+        column: text('header name of the column that names the wave'),
+        value: text('rows with this value belong to the wave (default: the wave name)').optional(),
+      }).optional(),
+      attribute: z.strictObject({
+        name: text('attribute of the unified directory record (from the directory source, e.g. an LDAP attribute)'),
+        value: text('users with this value belong to the wave (default: the wave name)').optional(),
+      }).optional(),
+      preDelta: duration('a delta pass of the wave\'s users this long before `at`, so the final pass is short', { allowZero: true }).prefault('1h'),
+    }).superRefine(exclusive(['users', 'csvColumn', 'attribute'], 'one way to name the wave\'s users'))),
+    'cutover waves: groups of users switched together, by `migrate cutover --wave NAME` or by serve at `at`').optional(),
   });
+}
+
+/** An ISO 8601 date and time with a zone ("Z" or "+01:00"); resolves to epoch ms. YAML may hand a Date. */
+function isoTime(description: string) {
+  const schema = z.unknown().transform((v, c): number => {
+    const t = v instanceof Date ? v.getTime() : typeof v === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i.test(v.trim()) ? Date.parse(v) : Number.NaN;
+    if (Number.isNaN(t)) {
+      c.addIssue({ code: 'custom', message: `expected an ISO 8601 time with a zone such as 2026-12-05T22:00:00Z, got ${JSON.stringify(v)}` });
+      return z.NEVER;
+    }
+    return t;
+  });
+  return doc(schema, description);
 }
 
 function webSchema(ctx: SchemaContext) {

@@ -15,6 +15,8 @@ export interface SmtpEndpoint {
   readonly tls: TlsMode;
   /** bytes */
   readonly maxMessageSize?: number;
+  /** Connections at once; always set by the schema (default 10), optional for hand-built configs. */
+  readonly concurrency?: number;
 }
 
 export interface ImapAdmin {
@@ -90,14 +92,15 @@ export interface GatewayConfig {
     readonly maxAge: number;
     readonly warnAfter: number;
   };
-  readonly external?: { readonly host: string; readonly port: number; readonly tls: TlsMode };
+  readonly external?: { readonly host: string; readonly port: number; readonly tls: TlsMode; readonly concurrency?: number };
   readonly routing: {
     readonly mode: 'central' | 'chaining' | 'selective';
     readonly overflowSystem?: string;
     readonly routingDomains?: Readonly<Record<string, string>>;
   };
   readonly tls?: { readonly cert: string; readonly key: string };
-  readonly auth?: boolean;
+  /** SMTP AUTH accounts (scrypt hashes from `mailbridge passwd`). */
+  readonly auth?: { readonly users: readonly { readonly name: string; readonly passwordHash: string }[] };
   readonly pickup?: string;
   readonly trackingRetention: number;
   readonly hostname?: string;
@@ -122,6 +125,27 @@ export interface MigrationConfig {
   };
   readonly maxMessageSize?: number;
   readonly schedule?: string;
+  /** Always set by the schema; optional so hand-built configs (tests, benchmarks) need not spell it out. */
+  readonly cutover?: CutoverConfig;
+  readonly waves?: readonly WaveConfig[];
+}
+
+/** migration.cutover (issue 8). Durations in ms. */
+export interface CutoverConfig {
+  readonly settle: number;
+  readonly ackTimeout: number;
+  readonly concurrency: number;
+  readonly verify: 'hold' | 'after' | 'full';
+}
+
+/** One entry of migration.waves; `at` in epoch ms, preDelta in ms. */
+export interface WaveConfig {
+  readonly name: string;
+  readonly at?: number;
+  readonly users?: readonly string[];
+  readonly csvColumn?: { readonly file?: string; readonly column: string; readonly value?: string };
+  readonly attribute?: { readonly name: string; readonly value?: string };
+  readonly preDelta: number;
 }
 
 export interface WebUser {

@@ -10,9 +10,10 @@
  */
 import type { Logger } from 'pino';
 import { logEvent } from '../observe/index.js';
-import { classifyError } from '../protocol/smtp/index.js';
+import { classifyError, xtextDecode } from '../protocol/smtp/index.js';
 import { nextAttemptAt, Spool, type QueuedMessage, type RecipientState, type StateChange } from '../spool/index.js';
 import { hopHeader, routeHash } from './headers.js';
+import type { HoldGate } from './holds.js';
 import type { GatewayMetrics } from './metrics.js';
 import { makeNotice, type NoticeRecipient, type NotifyKind } from './notify.js';
 import { destinationKey, type Route, type Router } from './router.js';
@@ -40,16 +41,30 @@ export interface DeliveryDeps {
   track: (e: TrackInput) => void;
   /** Applies queue control requests before each scan (control.ts). */
   beforeTick?: () => Promise<void>;
+  /** Cutover holds (holds.ts): recipients of a held address stay queued; the others go out. */
+  holds?: HoldGate;
 }
+
+/** lastReply of a recipient kept queued by a cutover hold. */
+export const HELD_REPLY = 'held for cutover';
 
 interface Job {
   dest: Destination;
   /** spool recipient indexes and the address each is sent as */
   items: { index: number; deliverTo: string }[];
   notify?: string[];
+  /** RFC 3461 ORCPT as given to us ("type;xtext"); nodemailer sends one per transaction, so it is part of the job key. */
+  orcpt?: string;
 }
 
 type Outcome = { index: number; result: 'delivered' | 'deferred' | 'bounced'; reply: string; status?: string };
+
+/** The spool keeps ORCPT as on the wire ("type;xtext"); nodemailer xtext-encodes what it is given, so it gets the decoded form. */
+function decodeOrcpt(orcpt: string): string {
+  const semi = orcpt.indexOf(';');
+  if (semi < 0) return orcpt;
+  return `${orcpt.slice(0, semi)};${xtextDecode(orcpt.slice(semi + 1)) ?? orcpt.slice(semi + 1)}`;
+}
 
 const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim().slice(0, 500);
 
@@ -62,6 +77,8 @@ export class DeliveryEngine {
   #stopped = false;
   readonly #now: () => number;
   readonly #tasks = new Set<Promise<void>>();
+  /** Recipient addresses (lower case) with a delivery in flight, for the hold acknowledgement. */
+  readonly #sending = new Map<string, number>();
 
   constructor(private readonly opts: DeliveryOptions, private readonly deps: DeliveryDeps) {
     this.#now = opts.now ?? Date.now;
@@ -100,6 +117,7 @@ export class DeliveryEngine {
     this.#running = true;
     try {
       if (this.deps.beforeTick) await this.deps.beforeTick();
+      if (this.deps.holds) await this.deps.holds.refresh((held) => [...this.#sending.keys()].some(held));
       const now = this.#now();
       const max = this.opts.maxInFlight ?? 200;
       for (const m of this.deps.spool.list()) {
@@ -132,7 +150,7 @@ export class DeliveryEngine {
   /** Recipients due, or notices owed (a crash may have fallen between a bounce and its DSN). */
   #needsWork(m: QueuedMessage, now: number): boolean {
     const warn = now - m.receivedAt >= this.opts.retry.warnAfter;
-    return m.recipients.some((r) => (Spool.pending(r) && r.nextAttempt <= now) || (r.status === 'bounced' && !r.failNotified) ||
+    return m.recipients.some((r, i) => (Spool.pending(r) && r.nextAttempt <= now && (!this.#held(m, i) || r.lastReply !== HELD_REPLY)) || (r.status === 'bounced' && !r.failNotified) ||
       (warn && r.status === 'deferred' && !r.delayNotified));
   }
 
@@ -145,9 +163,35 @@ export class DeliveryEngine {
     return p;
   }
 
+  #held(m: QueuedMessage, index: number): boolean {
+    return this.deps.holds?.isHeld(m.envelope.recipients[index]!.address) === true;
+  }
+
+  /** Recipients kept queued by a cutover hold: 'held' tracked once (their lastReply says so), no attempt counted. */
+  async #holdBack(m: QueuedMessage, indexes: number[]): Promise<void> {
+    const fresh = indexes.filter((i) => m.recipients[i]!.lastReply !== HELD_REPLY);
+    if (fresh.length === 0) return;
+    const now = this.#now();
+    await this.deps.spool.update(m.id, fresh.map((index): StateChange => ({ op: 'rcpt', index, state: { lastReply: HELD_REPLY, updatedAt: now } })));
+    for (const i of fresh) {
+      this.deps.track({ queueId: m.id, messageId: m.envelope.messageId, sender: m.envelope.from, recipient: m.envelope.recipients[i]!.address, event: 'held', detail: HELD_REPLY });
+    }
+  }
+
+  #markSending(addresses: string[], delta: 1 | -1): void {
+    for (const a of addresses) {
+      const k = a.toLowerCase();
+      const n = (this.#sending.get(k) ?? 0) + delta;
+      if (n > 0) this.#sending.set(k, n);
+      else this.#sending.delete(k);
+    }
+  }
+
   async #process(m: QueuedMessage): Promise<void> {
     const now = this.#now();
-    const due = m.recipients.map((r, index) => ({ r, index })).filter(({ r }) => Spool.pending(r) && r.nextAttempt <= now);
+    const dueAll = m.recipients.map((r, index) => ({ r, index })).filter(({ r }) => Spool.pending(r) && r.nextAttempt <= now);
+    const due = dueAll.filter(({ index }) => !this.#held(m, index));
+    const heldBack = dueAll.filter(({ index }) => this.#held(m, index)).map(({ index }) => index);
     const outcomes: Outcome[] = [];
     const jobs = new Map<string, Job>();
     const expired = now - m.receivedAt >= this.opts.retry.maxAge;
@@ -173,21 +217,35 @@ export class DeliveryEngine {
       } else if (dest.maxMessageSize !== undefined && m.size > dest.maxMessageSize) {
         outcomes.push({ index, result: 'bounced', reply: `552 5.3.4 Message too big for ${key} (limit ${dest.maxMessageSize} bytes)`, status: '5.3.4' });
       } else {
-        const notify = m.envelope.recipients[index]!.notify;
-        const jk = `${dest.key}|${(notify ?? []).join(',')}`;
-        const job = jobs.get(jk) ?? { dest, items: [], ...(notify ? { notify } : {}) };
+        const { notify, orcpt } = m.envelope.recipients[index]!;
+        const jk = `${dest.key}|${(notify ?? []).join(',')}|${orcpt ?? ''}`;
+        const job = jobs.get(jk) ?? { dest, items: [], ...(notify ? { notify } : {}), ...(orcpt ? { orcpt } : {}) };
         job.items.push({ index, deliverTo: route.deliverTo });
         jobs.set(jk, job);
       }
     }
-    if (outcomes.length) await this.#record(m, outcomes, undefined);
+    // A hold may have been loaded while routing: checked again, and the rest marked in flight, with no await in between.
+    for (const [k, job] of jobs) {
+      heldBack.push(...job.items.filter((i) => this.#held(m, i.index)).map((i) => i.index));
+      job.items = job.items.filter((i) => !this.#held(m, i.index));
+      if (job.items.length === 0) jobs.delete(k);
+    }
+    const sending = [...jobs.values()].flatMap((j) => j.items.map((i) => m.envelope.recipients[i.index]!.address));
+    this.#markSending(sending, 1);
+    let results: Outcome[][];
     let body: Buffer | undefined;
-    if (jobs.size) body = await this.deps.spool.readBody(m.id);
-    const results = await Promise.all([...jobs.values()].map(async (job) => {
-      const out = await this.#send(m, job, body!);
-      await this.#record(m, out, job.dest);
-      return out;
-    }));
+    try {
+      if (heldBack.length) await this.#holdBack(m, heldBack);
+      if (outcomes.length) await this.#record(m, outcomes, undefined);
+      if (jobs.size) body = await this.deps.spool.readBody(m.id);
+      results = await Promise.all([...jobs.values()].map(async (job) => {
+        const out = await this.#send(m, job, body!);
+        await this.#record(m, out, job.dest);
+        return out;
+      }));
+    } finally {
+      this.#markSending(sending, -1);
+    }
     const all = [...outcomes, ...results.flat()];
     await this.#finish(m, all, body);
   }
@@ -201,8 +259,12 @@ export class DeliveryEngine {
       to,
       size: data.length,
       use8BitMime: m.envelope.bodyType === '8bitmime',
-      ...(m.envelope.ret || m.envelope.envid || job.notify
-        ? { dsn: { ...(m.envelope.ret ? { ret: m.envelope.ret } : {}), ...(m.envelope.envid ? { envid: m.envelope.envid } : {}), ...(job.notify ? { notify: job.notify } : {}) } }
+      // RFC 3461 6.2: NOTIFY, ORCPT, RET and ENVID go on to a next hop that offers DSN (nodemailer adds them only then).
+      ...(m.envelope.ret || m.envelope.envid || job.notify || job.orcpt
+        ? { dsn: {
+          ...(m.envelope.ret ? { ret: m.envelope.ret } : {}), ...(m.envelope.envid ? { envid: m.envelope.envid } : {}),
+          ...(job.notify ? { notify: job.notify } : {}), ...(job.orcpt ? { orcpt: decodeOrcpt(job.orcpt) } : {}),
+        } }
         : {}),
     };
     try {
@@ -245,6 +307,7 @@ export class DeliveryEngine {
     for (const o of outs) {
       const address = m.envelope.recipients[o.index]!.address;
       this.deps.metrics.deliveries.inc({ destination: label, result: o.result });
+      if (o.result !== 'deferred') this.deps.metrics.deliveryLatency.observe({ destination: label, result: o.result }, Math.max(0, now - m.receivedAt) / 1000);
       this.deps.track({ queueId: m.id, messageId: m.envelope.messageId, sender: m.envelope.from, recipient: address, event: o.result, destination: dest?.key, detail: o.reply });
     }
     const by = (r: Outcome['result']): string[] => outs.filter((o) => o.result === r).map((o) => m.envelope.recipients[o.index]!.address);

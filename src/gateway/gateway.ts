@@ -4,7 +4,7 @@
  * composition root hands over.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { open, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname as osHostname } from 'node:os';
 import { join } from 'node:path';
@@ -14,16 +14,18 @@ import type { GatewayConfig, SystemConfig } from '../config/index.js';
 import { logEvent } from '../observe/index.js';
 import { Spool, type QuarantinedFile } from '../spool/index.js';
 import { DeliveryEngine } from './delivery.js';
+import type { HoldGate } from './holds.js';
 import { GatewayListener } from './listener.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { scanPickup } from './pickup.js';
+import { queueByDestination, type DestinationQueue } from './queue-stats.js';
 import { applyQueueCommand, isQueueCommand } from './queue-ops.js';
 import type { RecipientResolver } from './resolver.js';
 import { Router } from './router.js';
 import type { Tracker, TrackInput } from './tracking.js';
 import type { Destination } from './transport.js';
 
-/** Connections per destination; not yet a config key. */
+/** Connections per destination when a hand-built config (tests) leaves it out; the config's default (schema) is the same. */
 export const DEFAULT_CONCURRENCY = 10;
 
 export interface GatewayOptions {
@@ -40,6 +42,8 @@ export interface GatewayOptions {
   closeTimeoutMs?: number;
   /** Delivery scan interval (ms); tests shorten it. */
   tickMs?: number;
+  /** Cutover holds (issue 8), read from the store on every delivery scan. */
+  holds?: HoldGate;
 }
 
 export function gatewayHostname(config: GatewayConfig): string {
@@ -50,14 +54,14 @@ export function destinationsFor(config: GatewayConfig, systems: Readonly<Record<
   return (key) => {
     if (key === 'external') {
       const e = config.external;
-      return e ? { key, host: e.host, port: e.port, lmtp: false, tls: e.tls, insecure: false, concurrency: DEFAULT_CONCURRENCY } : undefined;
+      return e ? { key, host: e.host, port: e.port, lmtp: false, tls: e.tls, insecure: false, concurrency: e.concurrency ?? DEFAULT_CONCURRENCY } : undefined;
     }
     const sys = systems[key.replace(/^system:/, '')];
     const s = sys?.smtp;
     if (!s) return undefined;
     return {
       key, host: s.host, port: s.port, lmtp: s.protocol === 'lmtp', tls: s.tls, insecure: sys.tlsInsecure === true,
-      ...(s.maxMessageSize !== undefined ? { maxMessageSize: s.maxMessageSize } : {}), concurrency: DEFAULT_CONCURRENCY,
+      ...(s.maxMessageSize !== undefined ? { maxMessageSize: s.maxMessageSize } : {}), concurrency: s.concurrency ?? DEFAULT_CONCURRENCY,
     };
   };
 }
@@ -79,6 +83,20 @@ async function hopKey(spoolDir: string): Promise<Buffer> {
 
 export const PID_FILE = 'gateway.pid';
 
+/** A gateway whose pid file in this spool names a live process owns the spool. */
+export function gatewayRunning(spoolDir: string): boolean {
+  const f = join(spoolDir, PID_FILE);
+  if (!existsSync(f)) return false;
+  const pid = Number(readFileSync(f, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class Gateway {
   readonly ports: number[] = [];
   readonly #listeners: GatewayListener[] = [];
@@ -98,13 +116,13 @@ export class Gateway {
     const { spool, quarantined } = await Spool.open(config.spool);
     for (const q of quarantined) logEvent(log, 'gateway.spool.quarantined', { file: q.file, reason: q.reason, folder: spool.quarantineDir });
     const key = await hopKey(config.spool);
-    const metrics = createGatewayMetrics(opts.registry);
+    const metrics = createGatewayMetrics(opts.registry, { byDestination: () => queueByDestination(spool.list(), Date.now()) });
     const router = new Router({ domains: opts.domains, routing: config.routing, resolver: opts.resolver });
     const hostname = gatewayHostname(config);
     const track = (e: TrackInput): void => opts.tracker?.track(e);
     const engine: DeliveryEngine = new DeliveryEngine(
       { hostname, retry: config.retry, destinations: destinationsFor(config, opts.systems), ...(opts.tickMs ? { tickMs: opts.tickMs } : {}) },
-      { spool, router, log, metrics, hopKey: key, track, beforeTick: (): Promise<void> => gw.applyControl() },
+      { spool, router, log, metrics, hopKey: key, track, ...(opts.holds ? { holds: opts.holds } : {}), beforeTick: (): Promise<void> => gw.#applyControlThrottled() },
     );
     const gw: Gateway = new Gateway(spool, engine, router, metrics, quarantined, opts);
     for (const l of config.listen) {
@@ -133,6 +151,8 @@ export class Gateway {
     await writeFile(join(config.spool, PID_FILE), `${process.pid}\n`);
     engine.start();
     if (config.pickup) gw.#every(1000, () => gw.scanPickupOnce());
+    // Moves long-queued messages out of old segments, seals an old current segment (spool.ts).
+    gw.#every(5000, () => spool.maintain().then(() => undefined, (err: unknown) => logEvent(log, 'gateway.spool.maintenance', { err })));
     if (opts.tracker) gw.#every(3_600_000, async () => { await opts.tracker!.prune(config.trackingRetention); });
     logEvent(log, 'gateway.started', { listen: config.listen.map((l, i) => `${l.host}:${gw.ports[i]}`), queued: spool.size, quarantined: quarantined.length });
     return gw;
@@ -147,6 +167,21 @@ export class Gateway {
     }, ms);
     t.unref();
     this.#timers.push(t);
+  }
+
+  /** Queue depth and oldest age per destination, now (the console's gateway card, /metrics). */
+  queueByDestination(now = Date.now()): DestinationQueue[] {
+    return queueByDestination(this.spool.list(), now);
+  }
+
+  #controlAt = -Infinity;
+
+  /** Before a delivery scan: the control folder is read at most every 200 ms (a scan runs per queued message under load). */
+  #applyControlThrottled(): Promise<void> {
+    const now = Date.now();
+    if (now - this.#controlAt < 200) return Promise.resolve();
+    this.#controlAt = now;
+    return this.applyControl();
   }
 
   /** Applies pending `mailbridge queue` requests (called before each delivery scan). */

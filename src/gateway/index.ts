@@ -4,7 +4,7 @@
  * SMTP/LMTP with retries and DSNs, loop protection, tracking, queue control and
  * the pickup folder.
  */
-export { Gateway, gatewayHostname, destinationsFor, DEFAULT_CONCURRENCY, PID_FILE, type GatewayOptions } from './gateway.js';
+export { Gateway, gatewayHostname, gatewayRunning, destinationsFor, DEFAULT_CONCURRENCY, PID_FILE, type GatewayOptions } from './gateway.js';
 export { GatewayErrors, type GatewayErrorCode } from './errors.js';
 export { CsvResolver, DirectoryResolver, DirectoryOrCsvResolver, parsePeopleCsv, type RecipientResolver, type Resolution } from './resolver.js';
 export { Router, destinationKey, type Route, type RouterOptions } from './router.js';
@@ -12,3 +12,7 @@ export { Tracker, searchTracking, type TrackInput, type TrackQuery, type TrackRo
 export { applyQueueCommand, selectMessages, type QueueCommand, type QueueOp, type QueueSelector, type QueueCommandResult } from './queue-ops.js';
 export { parsePickup } from './pickup.js';
 export type { Destination } from './transport.js';
+export { queueByDestination, type DestinationQueue } from './queue-stats.js';
+export { HoldSet, StoreHoldGate, HEARTBEAT_MS, type HoldGate } from './holds.js';
+export { HELD_REPLY } from './delivery.js';
+export { credentialCheck, type Authenticate } from './auth.js';

@@ -26,6 +26,8 @@ export interface TrackQuery {
   to?: string;
   /** epoch ms */
   since?: number;
+  /** epoch ms (inclusive) */
+  until?: number;
   limit?: number;
 }
 
@@ -96,6 +98,7 @@ export async function searchTracking(store: Pick<Store, 'db'>, q: TrackQuery): P
   if (q.from !== undefined) query = query.where('sender', '=', stripBrackets(q.from).toLowerCase());
   if (q.to) query = query.where('recipient', '=', stripBrackets(q.to).toLowerCase());
   if (q.since !== undefined) query = query.where('at', '>=', q.since);
+  if (q.until !== undefined) query = query.where('at', '<=', q.until);
   const rows = await query.orderBy('at', 'desc').orderBy('id', 'desc').limit(q.limit ?? 1000).execute();
   return rows.reverse();
 }

@@ -37,6 +37,8 @@ export const EVENTS = {
   'migration.concurrency.lowered': { level: 'warn', description: 'A server throttled the migration: fewer sessions on it for the rest of the run, after its suggested backoff' },
   'migration.user.failed': { level: 'error', description: 'A migration pass for one user failed; the reason is recorded in migrate status' },
   'migration.folder.synced': { level: 'info', description: 'One folder of one user was copied or re-synced' },
+  'migration.folder.unchanged': { level: 'debug', description: 'A folder\'s HIGHESTMODSEQ is the one of the last pass (CONDSTORE): nothing to fetch' },
+  'migration.keywords.dropped': { level: 'warn', description: 'A message was copied without keywords that are not IMAP atoms (listed)' },
   'migration.folder.reconciled': { level: 'warn', description: 'Folder state lost or UIDVALIDITY changed: messages matched by content instead of copied again' },
   'migration.message.refused': { level: 'warn', description: 'The target (or a local limit) refused a message; it is recorded and the pass goes on' },
   'migration.intent.resolved': { level: 'info', description: 'An APPEND left in flight by a crash was found (or not) on the target by content' },
@@ -57,6 +59,14 @@ export const EVENTS = {
   'console.csrf.rejected': { level: 'warn', description: 'A state-changing console request came without its session\'s CSRF token' },
   'console.action': { level: 'info', description: 'A console user ran an action (recorded in the audit log)' },
   'console.audit.failed': { level: 'error', description: 'An audit log entry could not be written to the store' },
+  'console.sample.failed': { level: 'warn', description: 'The console could not record its once-a-minute chart samples (queue depth, delivery latency, migration throughput); the charts show a gap' },
+  // synthetic probes and serve's schedule (issue 7)
+  'probe.failed': { level: 'warn', description: 'A synthetic probe (mail round trip, free/busy or LDAP lookup) failed on a system; the reason names the step' },
+  'probe.recovered': { level: 'info', description: 'A synthetic probe succeeded again after a failure' },
+  'probe.round.finished': { level: 'info', description: 'A round of synthetic probes finished; counts of passed and failed probes' },
+  'migration.delta.started': { level: 'info', description: 'serve started a scheduled migration delta pass (migration.schedule)' },
+  'migration.delta.finished': { level: 'info', description: 'A scheduled migration delta pass finished; users passed, failed and skipped (cut over)' },
+  'service.shutdown.parked': { level: 'warn', description: 'Shutdown did not wait for a piece of in-flight work; it resumes from its saved state at the next start' },
   // gateway (issue 4)
   'gateway.started': { level: 'info', description: 'The SMTP gateway listens and its delivery queue runs' },
   'gateway.stopped': { level: 'info', description: 'The SMTP gateway stopped' },
@@ -65,6 +75,7 @@ export const EVENTS = {
   'gateway.message.refused': { level: 'info', description: 'A message was refused at the end of DATA (size, bare LF/CR, NUL, long line, loop)' },
   'gateway.spool.failed': { level: 'error', description: 'The spool could not be written; the client got 451' },
   'gateway.spool.quarantined': { level: 'error', description: 'A damaged spool file was found at start and moved to quarantine/' },
+  'gateway.spool.maintenance': { level: 'error', description: 'Spool housekeeping (moving long-queued messages out of old segments, journal compaction, unlinks) failed; retried' },
   'gateway.loop.detected': { level: 'warn', description: 'A message came back with our signed hop header for the same route, or too many Received headers: refused with 5.4.6' },
   'gateway.delivery.delivered': { level: 'info', description: 'Recipients were delivered (the remote reply is in the tracking log)' },
   'gateway.delivery.deferred': { level: 'warn', description: 'A delivery attempt failed temporarily; the recipient stays queued for the next retry' },
@@ -75,6 +86,16 @@ export const EVENTS = {
   'gateway.pickup.queued': { level: 'info', description: 'A file from the pickup folder was queued' },
   'gateway.pickup.failed': { level: 'warn', description: 'A file in the pickup folder could not be queued; it was moved aside' },
   'gateway.tracking.failed': { level: 'warn', description: 'A tracking event could not be written to the store; delivery goes on' },
+  'gateway.hold.loaded': { level: 'info', description: 'A gateway node loaded a new set of cutover holds (addresses whose mail stays queued)' },
+  'gateway.hold.failed': { level: 'warn', description: 'The cutover holds could not be read from the store; the last loaded set stays in force' },
+  'cutover.started': { level: 'info', description: 'A cutover (or rollback) of one user started' },
+  'cutover.step': { level: 'info', description: 'A cutover step finished (hold, acknowledged, delta, verify, flip, release)' },
+  'cutover.done': { level: 'info', description: 'A user was cut over (or rolled back): routing flipped, held mail released' },
+  'cutover.refused': { level: 'warn', description: 'A cutover was refused by its pre-checks (last pass, verify, target reachable); nothing changed' },
+  'cutover.rolled_back': { level: 'error', description: 'A cutover step failed; the user was returned to the state before the hold and held mail released to the old system' },
+  'cutover.no_gateway': { level: 'warn', description: 'No gateway node has a recent heartbeat: the cutover proceeds without waiting for an acknowledgement' },
+  'cutover.wave.started': { level: 'info', description: 'A cutover wave (migration.waves) started its pre-cutover delta pass or its cutover' },
+  'cutover.wave.finished': { level: 'info', description: 'A cutover wave finished; its report (done, failed, time held) is stored' },
 } as const satisfies Record<string, EventSpec>;
 
 export type EventName = keyof typeof EVENTS;

@@ -17,6 +17,8 @@ import { CheckRepo } from './repos/checks.js';
 import type { RepoContext } from './repos/context.js';
 import { RunRepo } from './repos/runs.js';
 import { UserRepo } from './repos/users.js';
+import { CutoverRepo } from './repos/cutover.js';
+import { ConsoleRepo } from './repos/console.js';
 
 export { StoreErrors, type StoreErrorCode } from './errors.js';
 export { redactUrl } from './redact.js';
@@ -30,7 +32,14 @@ export type { CheckInput, CheckResult } from './repos/checks.js';
 export { AuditRepo } from './repos/audit.js';
 export type { AuditInput, AuditEntry } from './repos/audit.js';
 export { RunRepo } from './repos/runs.js';
+export { CutoverRepo } from './repos/cutover.js';
+export type { HoldRow, GatewayNode, CutoverUser, CutoverRecord, CutoverRecordPatch, WaveRun } from './repos/cutover.js';
 export type { Run, RunKind, RunStatus, RunCounts } from './repos/runs.js';
+export { ConsoleRepo, containsPattern } from './repos/console.js';
+export type {
+  PersonRow, PeopleQuery, ConflictRow, RunRow as ConsoleRunRow, MigrationUserRow as ConsoleMigrationUser, MigrationFolderRow, RefusedRow,
+  ThroughputBucket, SampleInput, SeriesPoints,
+} from './repos/console.js';
 
 export interface StoreOptions {
   /** Path of the SQLite file (created with its folder when missing), or ':memory:'. */
@@ -50,6 +59,10 @@ export interface Repos {
   checks: CheckRepo;
   audit: AuditRepo;
   runs: RunRepo;
+  /** The console's reads and chart samples (issue 7). */
+  console: ConsoleRepo;
+  /** Cutover holds, gateway acknowledgements, cutover records and waves (issue 8). */
+  cutover: CutoverRepo;
 }
 
 export interface Store extends Repos {
@@ -69,7 +82,7 @@ export interface Store extends Repos {
 }
 
 function makeRepos(ctx: RepoContext): Repos {
-  return { users: new UserRepo(ctx), checks: new CheckRepo(ctx), audit: new AuditRepo(ctx), runs: new RunRepo(ctx) };
+  return { users: new UserRepo(ctx), checks: new CheckRepo(ctx), audit: new AuditRepo(ctx), runs: new RunRepo(ctx), console: new ConsoleRepo(ctx), cutover: new CutoverRepo(ctx) };
 }
 
 function connect(opts: StoreOptions): Opened {

@@ -80,6 +80,9 @@ export interface MigrationUsersTable {
   counts: Generated<JsonText>;
   error: string | null;
   updated_at: EpochMs;
+  /** Multi-node claiming (008-migration-lease): the worker copying this user, and until when (epoch ms); null when free. */
+  lease_owner: string | null;
+  lease_expires: EpochMs | null;
 }
 
 export interface MigrationFoldersTable {
@@ -140,6 +143,19 @@ export interface DirectoryContactsTable {
   content_hash: string;
   created_at: EpochMs;
   updated_at: EpochMs;
+  /** The unified record's content hash the contact was written from (007-directory); null before. */
+  person_hash: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** Per LDAP system: what the last read was (007-directory), for incremental runs. */
+export interface DirectorySourcesTable {
+  system: string;
+  /** Hash of server, base, filter, attribute map, contacts containers and format version. */
+  fingerprint: string;
+  /** JSON: normalized DN -> [change mark, reason, DN] of entries skipped for want of an address. */
+  skipped: Generated<JsonText>;
+  full_at: EpochMs;
+  updated_at: EpochMs;
 }
 
 /** Open conflicts of the last sync run. */
@@ -174,6 +190,83 @@ export interface GatewayTrackingTable {
 }
 // --- end gateway ------------------------------------------------------------
 
+// --- cutover (issue 8; migration 005-cutover) -------------------------------
+export interface CutoverMetaTable {
+  /** hold_version */
+  name: string;
+  value: number;
+}
+
+/** An address (primary, lower case) whose inbound mail the gateway keeps queued. */
+export interface CutoverHoldsTable {
+  address: string;
+  reason: string;
+  since: EpochMs;
+  record_id: string | null;
+}
+
+export interface GatewayNodesTable {
+  node: string;
+  /** The hold version loaded with no delivery to a held address in flight. */
+  hold_version_seen: number;
+  heartbeat_at: EpochMs;
+}
+
+export interface CutoverUsersTable {
+  address: string;
+  /** cutover | rolled-back */
+  state: string;
+  from_system: string;
+  to_system: string;
+  cut_over_at: EpochMs | null;
+  keep_syncing_until: EpochMs | null;
+  record_id: string | null;
+  updated_at: EpochMs;
+}
+
+export interface CutoverRecordsTable {
+  id: string;
+  address: string;
+  /** cutover | rollback */
+  kind: string;
+  wave: string | null;
+  /** running | done | refused | rolled-back | failed */
+  status: string;
+  failed_step: string | null;
+  error: string | null;
+  started_at: EpochMs;
+  held_at: EpochMs | null;
+  acked_at: EpochMs | null;
+  released_at: EpochMs | null;
+  finished_at: EpochMs | null;
+  held_ms: number | null;
+  details: Generated<JsonText>;
+}
+
+export interface CutoverWavesTable {
+  id: string;
+  name: string;
+  due_at: EpochMs;
+  /** pre-delta | running | done | failed */
+  status: string;
+  pre_delta_at: EpochMs | null;
+  started_at: EpochMs | null;
+  finished_at: EpochMs | null;
+  report: Generated<JsonText>;
+}
+// --- end cutover ------------------------------------------------------------
+
+// --- console (issue 7; migration 006-console) -------------------------------
+/** One chart sample: a series (queue.depth, delivery.latency.p95, ...) at one minute. */
+export interface ConsoleSamplesTable {
+  series: string;
+  /** Destination for queue.depth; '' when the series has no label. */
+  label: Generated<string>;
+  at: EpochMs;
+  value: number;
+}
+// --- end console ------------------------------------------------------------
+
 export interface Database {
   users: UsersTable;
   user_aliases: UserAliasesTable;
@@ -184,12 +277,25 @@ export interface Database {
   directory_entries: DirectoryEntriesTable;
   directory_contacts: DirectoryContactsTable;
   directory_conflicts: DirectoryConflictsTable;
+  directory_sources: DirectorySourcesTable;
   // migration engine (issue 3)
   migration_users: MigrationUsersTable;
   migration_folders: MigrationFoldersTable;
   migration_messages: MigrationMessagesTable;
   // gateway (issue 4)
   gateway_tracking: GatewayTrackingTable;
+  // cutover (issue 8); cutover_back_* have the columns of migration_*
+  cutover_meta: CutoverMetaTable;
+  cutover_holds: CutoverHoldsTable;
+  gateway_nodes: GatewayNodesTable;
+  cutover_users: CutoverUsersTable;
+  cutover_records: CutoverRecordsTable;
+  cutover_waves: CutoverWavesTable;
+  cutover_back_users: MigrationUsersTable;
+  cutover_back_folders: MigrationFoldersTable;
+  cutover_back_messages: MigrationMessagesTable;
+  // console (issue 7)
+  console_samples: ConsoleSamplesTable;
 }
 
 export function toDbBool(v: boolean): 0 | 1 {

@@ -35,6 +35,17 @@ export async function newMigrationUser(lab: LabInfo, local = 'mig'): Promise<Mig
 }
 
 /** An IMAP session as the user, through the master user. Caller logs out. */
+/** How many messages the INBOX of ADDRESS holds on that Dovecot (over IMAP STATUS, as the master user). */
+export async function inboxCount(info: DovecotInfo, address: string): Promise<number> {
+  const c = await masterSession(info, address);
+  try {
+    const s = await c.status('INBOX', { messages: true });
+    return s ? s.messages ?? -1 : -1;
+  } finally {
+    await c.logout();
+  }
+}
+
 export async function masterSession(info: DovecotInfo, address: string): Promise<ImapFlow> {
   const client = new ImapFlow({
     host: LAB_HOST, port: info.imapPort, secure: false, doSTARTTLS: false, logger: false, disableAutoIdle: true,

@@ -6,15 +6,15 @@
  * Exit codes: 0 ok; 1 not found / unknown address; 2 usage or config; 3 the
  * store or directory could not be reached.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { ExitCode } from '../../core/index.js';
 import {
-  applyQueueCommand, CsvResolver, DirectoryOrCsvResolver, DirectoryResolver, Gateway, gatewayHostname, PID_FILE, Router, searchTracking, selectMessages, Tracker,
+  applyQueueCommand, StoreHoldGate, credentialCheck, CsvResolver, DirectoryOrCsvResolver, DirectoryResolver, Gateway, gatewayHostname, gatewayRunning, Router, searchTracking, selectMessages, Tracker,
   type QueueCommand, type QueueOp, type RecipientResolver,
 } from '../../gateway/index.js';
 import { logEvent } from '../../observe/index.js';
+import { ProbeAwareResolver } from '../../probe/index.js';
 import { Spool } from '../../spool/index.js';
 import type { Store } from '../../store/index.js';
 import type { GatewayConfig } from '../../config/index.js';
@@ -29,20 +29,9 @@ function gatewayConfig(ctx: Context): GatewayConfig {
 /** The unified directory once a sync has filled it; until then the systems' users CSV files. */
 async function chooseResolver(ctx: Context, store: Store): Promise<RecipientResolver> {
   const files = Object.fromEntries(Object.entries(ctx.config.systems).flatMap(([n, s]) => (s.users ? [[n, s.users]] : [])));
-  return new DirectoryOrCsvResolver(store, new DirectoryResolver(store, ctx.config.domains), new CsvResolver(files, ctx.config.domains));
-}
-
-function gatewayRunning(spoolDir: string): boolean {
-  const f = join(spoolDir, PID_FILE);
-  if (!existsSync(f)) return false;
-  const pid = Number(readFileSync(f, 'utf8').trim());
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  const people = new DirectoryOrCsvResolver(store, new DirectoryResolver(store, ctx.config.domains), new CsvResolver(files, ctx.config.domains));
+  // Probe mailboxes go to their own system whatever the directory says (issue 7's synthetic probes).
+  return new ProbeAwareResolver(people, ctx.config.probes.mailboxes ?? {});
 }
 
 /** Starts the gateway of this config on an open store (for `gateway` and `serve`). */
@@ -53,6 +42,10 @@ export async function startGatewayFor(ctx: Context, store: Store): Promise<Gatew
   return Gateway.start({
     config, domains: ctx.config.domains, systems: ctx.config.systems, resolver: await chooseResolver(ctx, store),
     log: ctx.log, registry: ctx.metrics.registry, tracker, ...(tls ? { tls } : {}),
+    // SMTP AUTH accounts (offered only after STARTTLS; authenticated sessions may relay).
+    ...(config.auth ? { authenticate: credentialCheck(config.auth.users) } : {}),
+    // Cutover holds (issue 8): one node per spool, so two gateways on one host stay apart.
+    holds: new StoreHoldGate(store, `${gatewayHostname(config)}:${config.spool}`, ctx.log),
   });
 }
 

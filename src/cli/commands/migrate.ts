@@ -20,6 +20,7 @@ import {
 import type { Store } from '../../store/index.js';
 import { createContext, openStoreFor, type Context, type GlobalOptions } from '../context.js';
 import { CommandExit, printJson, printText } from '../output.js';
+import { cutoverStatus, cutoverStatusLine, deltaPassUsers, registerCutover } from './cutover.js';
 
 interface UserOpts { users?: string; user?: string; json?: boolean }
 
@@ -126,7 +127,7 @@ async function withUsers(program: Command, opts: UserOpts, body: (ctx: Context, 
 }
 
 export function registerMigrate(program: Command): void {
-  const migrate = program.command('migrate').description('plan, copy, re-sync and verify mailboxes IMAP to IMAP');
+  const migrate = program.command('migrate').description('plan, copy, re-sync and verify mailboxes IMAP to IMAP; cut users over and back');
   const users = (c: Command): Command => c.option('--users <file>', 'users CSV (default: migration.users)').option('--user <address>', 'only this user').option('--json', 'print one JSON document');
 
   users(migrate.command('plan')).description('inventory per user: folders, messages, bytes, target names, known refusals, estimated duration')
@@ -158,10 +159,13 @@ export function registerMigrate(program: Command): void {
       await withUsers(program, opts, async (ctx, store, list) => {
         const progress = progressReporter(opts.json === true, process.stderr, list.length);
         const deps = depsFor(ctx, store.db, progress.onProgress);
-        const reports = await migrateUsers(deps, list, { concurrency: opts.concurrency ?? deps.migration.concurrency, dryRun: opts.dryRun === true });
+        // Cut-over users are left alone unless their --keep-syncing grace runs (issue 8).
+        const plan = await deltaPassUsers(store, list);
+        const reports = await migrateUsers(deps, plan.run, { concurrency: opts.concurrency ?? deps.migration.concurrency, dryRun: opts.dryRun === true });
+        await plan.after();
         progress.finish();
-        if (opts.json) printJson({ ok: reports.every((r) => r.ok), users: reports });
-        else printText(runText(reports));
+        if (opts.json) printJson({ ok: reports.every((r) => r.ok), users: reports, skippedCutOver: plan.skipped });
+        else printText(runText(reports) + (plan.skipped.length ? `\nskipped (cut over): ${plan.skipped.join(', ')}` : ''));
         process.exitCode = exitFor(reports);
       });
     });
@@ -194,15 +198,19 @@ export function registerMigrate(program: Command): void {
           lastPass: r.finished_at ? new Date(r.finished_at).toISOString() : null,
           counts: JSON.parse(r.counts) as Record<string, number>, error: r.error,
           refused: (await state.refusals(r.address)).map((x) => ({ folder: x.source_folder, uid: x.source_uid, size: x.size, reason: x.detail })),
+          cutover: await cutoverStatus(store, r.address),
         })));
         if (opts.json) printJson({ users });
         else if (users.length === 0) printText('no migration has run yet');
         else {
-          printText(statusTable(users.map((u) => [u.address, u.state, String(u.passes), u.lastPass ?? '-', String(u.counts.seen ?? 0),
+          printText(statusTable(users.map((u) => [u.address, u.state === 'cutover' ? 'cut over' : u.state, String(u.passes), u.lastPass ?? '-', String(u.counts.seen ?? 0),
             String(u.counts.appended ?? 0), String(u.refused.length), u.error ?? ''])));
+          for (const u of users) if (u.cutover) printText(cutoverStatusLine(u.address, u.cutover));
         }
       } finally {
         await store.close();
       }
     });
+
+  registerCutover(migrate, program);
 }

@@ -5,32 +5,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { MbError } from '../../../src/core/index.js';
 import { StoreErrors, openStore } from '../../../src/store/index.js';
 import { freshDatabases, labPostgresUrl } from './pg.js';
 import { storeSuite } from './store-suite.js';
+import { freePort } from '../../harness/index.js';
 
 // Top level: the lab (shared, or private to this file) comes up before any test and stops after all.
 const freshDatabase = await freshDatabases();
 
 storeSuite('postgres', async () => ({ postgres: await freshDatabase() }));
 
-/** A loopback port with nothing listening (the kernel just handed it out and we closed it). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 test('postgres: an unreachable server is a transient STORE_OPEN_FAILED without the password', async () => {
-  const port = await closedPort();
+  const port = await freePort();
   await assert.rejects(openStore({ postgres: `postgres://mailbridge:s3cr%40t-pw@127.0.0.1:${port}/mailbridge` }), (err) => {
     assert.ok(MbError.is(err, StoreErrors.STORE_OPEN_FAILED));
     assert.equal(err.retry, 'transient');
