@@ -184,7 +184,7 @@ class Run {
       const waiting = live.filter((n) => n.holdVersionSeen < this.holdVersion);
       this.result.gateway = { live: live.length, acked: live.filter((n) => n.holdVersionSeen >= this.holdVersion).map((n) => n.node), noneLive: live.length === 0 };
       if (live.length === 0) {
-        logEvent(this.log, 'cutover.no_gateway', { address: this.address, windowMs: window });
+        logEvent(this.log, 'cutover.gateway.absent', { address: this.address, windowMs: window });
         await this.d.store.cutover.updateRecord(this.record.id, { ackedAt: this.now() });
         return `no gateway node with a heartbeat in the last ${Math.round(window / 1000)} s: nothing to wait for`;
       }
@@ -344,7 +344,7 @@ async function finish(run: Run): Promise<void> {
   });
   await d.store.audit.record({ actor: d.actor ?? 'cli', action: `migrate.${run.kind}`, target: run.address,
     details: { status: r.status, recordId: r.recordId, heldMs: r.heldMs, ...(r.failedStep ? { failedStep: r.failedStep, error: r.error } : {}) } });
-  const ev = r.status === 'done' ? 'cutover.done' : r.status === 'refused' ? 'cutover.refused' : 'cutover.rolled_back';
+  const ev = r.status === 'done' ? 'cutover.done' : r.status === 'refused' ? 'cutover.refused' : 'cutover.failed';
   logEvent(d.log, ev, { address: run.address, kind: run.kind, status: r.status, heldMs: r.heldMs, heldMessages: r.heldMessages,
     ...(r.failedStep ? { step: r.failedStep, reason: r.error } : {}) });
 }

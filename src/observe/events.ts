@@ -92,8 +92,8 @@ export const EVENTS = {
   'cutover.step': { level: 'info', description: 'A cutover step finished (hold, acknowledged, delta, verify, flip, release)' },
   'cutover.done': { level: 'info', description: 'A user was cut over (or rolled back): routing flipped, held mail released' },
   'cutover.refused': { level: 'warn', description: 'A cutover was refused by its pre-checks (last pass, verify, target reachable); nothing changed' },
-  'cutover.rolled_back': { level: 'error', description: 'A cutover step failed; the user was returned to the state before the hold and held mail released to the old system' },
-  'cutover.no_gateway': { level: 'warn', description: 'No gateway node has a recent heartbeat: the cutover proceeds without waiting for an acknowledgement' },
+  'cutover.failed': { level: 'error', description: 'A cutover step failed; the user was returned to the state before the hold and held mail released to the old system' },
+  'cutover.gateway.absent': { level: 'warn', description: 'No gateway node has a recent heartbeat: the cutover proceeds without waiting for an acknowledgement' },
   'cutover.wave.started': { level: 'info', description: 'A cutover wave (migration.waves) started its pre-cutover delta pass or its cutover' },
   'cutover.wave.finished': { level: 'info', description: 'A cutover wave finished; its report (done, failed, time held) is stored' },
 } as const satisfies Record<string, EventSpec>;
