@@ -16,6 +16,8 @@ export interface MigrationAreaDeps {
   folders(address: string): Promise<MigrationFolderRow[]>;
   refusals(address: string): Promise<RefusedRow[]>;
   throughput(opts: { since: number; bucketMs: number; address?: string }): Promise<ThroughputBucket[]>;
+  /** The last recorded `migrate verify` of a mailbox, passing or not. */
+  lastVerify?(address: string): Promise<{ at: number; details: Record<string, unknown> } | null>;
   cutover?(address: string): Promise<{ user: Record<string, unknown> | null; records: Record<string, unknown>[] } | null>;
   /** The migration's systems, for the page's heading. */
   from?: string;
@@ -69,10 +71,13 @@ export function migrationArea(deps: MigrationAreaDeps): ConsoleArea {
       if (!user) return reply.code(404).send({ error: `${a.value} has not been migrated (no pass recorded)`, address: a.value });
       const [folders, refusals, cutover] = await Promise.all([deps.folders(a.value), deps.refusals(a.value), deps.cutover ? deps.cutover(a.value) : null]);
       const view = userView(user);
-      // Only a passing verify leaves a trace (state verified); a differing one is reported by the command.
-      const verify = user.state === 'verified'
-        ? { ok: true, at: user.updatedAt, note: 'source and target compared equal' }
-        : { ok: null, at: null, note: 'no passing verify since the last pass (run mailbridge migrate verify)' };
+      // `migrate verify` records each result; without one, a passing verify still shows as the state 'verified'.
+      const last = deps.lastVerify ? await deps.lastVerify(a.value) : null;
+      const verify = last
+        ? { ok: last.details['ok'] === true, at: last.at, note: last.details['ok'] === true ? 'source and target compared equal' : `${String(last.details['differences'] ?? '?')} difference(s)`, details: last.details }
+        : user.state === 'verified'
+          ? { ok: true, at: user.updatedAt, note: 'source and target compared equal' }
+          : { ok: null, at: null, note: 'no verify recorded since the last pass (run mailbridge migrate verify)' };
       return { user: view, folders, refusals, verify, cutover };
     });
 

@@ -59,7 +59,7 @@ async function setup(t: { after(fn: () => Promise<void>): void }): Promise<Lab> 
       staleAfterMs: 60_000,
       areas: [
         directoryArea({ systems: ['legacy', 'cloud'], people: (q) => c.searchPeople(q), show: (a) => showRecord(store, a, settings), conflicts: () => c.conflicts(), runs: (o) => c.runs(o) }),
-        migrationArea({ users: (a) => c.migrationUsers(a), folders: (a) => c.migrationFolders(a), refusals: (a) => c.migrationRefusals(a), throughput: (o) => c.throughput(o), cutover: (a) => c.cutoverOf(a), from: 'legacy', to: 'cloud', now: () => now }),
+        migrationArea({ users: (a) => c.migrationUsers(a), folders: (a) => c.migrationFolders(a), refusals: (a) => c.migrationRefusals(a), throughput: (o) => c.throughput(o), cutover: (a) => c.cutoverOf(a), lastVerify: (a) => store.audit.latest('migration.verify', a), from: 'legacy', to: 'cloud', now: () => now }),
         freeBusyArea({ broker }),
         chartsArea({ samples: (o) => c.samples(o), now: () => now }),
       ],
@@ -229,6 +229,10 @@ describe('migration', () => {
     assert.deepEqual(detail.refusals.map((r) => [r.folder, r.uid, r.reason]), [['INBOX', 3, 'NO [LIMIT] Message too large']]);
     assert.equal(detail.verify.ok, null, 'synced, not verified');
     assert.equal(detail.cutover, null);
+    // A differing `migrate verify` is recorded (audit) and shown with its first differences.
+    await lab.store.audit.record({ actor: 'cli', action: 'migration.verify', target: 'alice@example.com', at: lab.now - 1000, details: { ok: false, differences: 1, first: [{ kind: 'missing', folder: 'INBOX', sourceUid: 2, detail: 'not on the target' }] } });
+    const failed = (await get(lab, '/api/migration/users/alice@example.com')).body as unknown as { verify: { ok: boolean | null; at: number; note: string } };
+    assert.deepEqual([failed.verify.ok, failed.verify.at, failed.verify.note], [false, lab.now - 1000, '1 difference(s)']);
     const missing = await get(lab, '/api/migration/users/carol@example.com');
     assert.equal(missing.status, 404);
     assert.match(String(missing.body.error), /carol@example.com has not been migrated/);

@@ -27,6 +27,7 @@ export function pageConsoleAreas(ctx: Context, store: Store, freebusy?: FreeBusy
       refusals: (address) => c.migrationRefusals(address),
       throughput: (o) => c.throughput(o),
       cutover: (address) => c.cutoverOf(address),
+      lastVerify: (address) => store.audit.latest('migration.verify', address),
       ...(ctx.config.migration ? { from: ctx.config.migration.from, to: ctx.config.migration.to } : {}),
     }),
     chartsArea({ samples: (o) => c.samples(o) }),

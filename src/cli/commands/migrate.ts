@@ -174,7 +174,15 @@ export function registerMigrate(program: Command): void {
     .action((opts: UserOpts) => withUsers(program, opts, async (ctx, store, list) => {
         const deps = depsFor(ctx, store.db);
         const results = [];
-        for (const u of list) results.push(await verifyUser(deps, u));
+        for (const u of list) {
+          const r = await verifyUser(deps, u);
+          results.push(r);
+          // Kept for the console's migration detail, passing or not (a differing verify changes no state).
+          await store.audit.record({
+            actor: 'cli', action: 'migration.verify', target: r.address,
+            details: { ok: r.ok, equal: r.folders.reduce((n, f) => n + f.equal, 0), normalized: r.normalized.length, differences: r.differences.length, first: r.differences.slice(0, 20), ...(r.error ? { error: r.error } : {}) },
+          });
+        }
         if (opts.json) printJson({ ok: results.every((r) => r.ok), users: results });
         else {
           for (const r of results) {

@@ -61,4 +61,18 @@ export class AuditRepo {
       .execute();
     return rows.map(toEntry);
   }
+
+  /** The newest entry of one action on one target (say the last `migration.verify` of a mailbox), or null. */
+  async latest(action: string, target: string): Promise<AuditEntry | null> {
+    const row = await this.ctx.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('action', '=', action)
+      .where('target', '=', target)
+      .orderBy('at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row ? toEntry(row) : null;
+  }
 }

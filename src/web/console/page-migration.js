@@ -103,7 +103,7 @@ async function loadDetail(address) {
       ['Last pass', u.lastPass ? `${new Date(u.lastPass).toLocaleString()} (${ago(u.lastPass)})` : 'never'],
       ['Last pass counts', c.seen == null ? '–' : `${c.seen} seen, ${c.appended ?? 0} appended (${formatBytes(c.appendedBytes ?? 0)}), ${c.matched ?? 0} found on the target, ${c.flagsUpdated ?? 0} flag updates, ${c.refused ?? 0} refused`],
       ['Copied in total', `${u.copied} messages, ${formatBytes(u.copiedBytes)}`],
-      ['Verify', el('span', { id: 'mig-verify', 'data-ok': String(r.verify.ok) }, r.verify.ok ? `passed ${ago(r.verify.at)}` : r.verify.note)],
+      ['Verify', verifyPart(r.verify)],
       ['Error', u.error ? el('span', { class: 'error' }, u.error) : '–'],
     ]),
     el('h4', {}, 'Folders'),
@@ -117,6 +117,16 @@ async function loadDetail(address) {
     'None refused.'),
     el('h4', {}, 'Cutover'),
     cutoverPart(r.cutover));
+}
+
+/** The last verify: passed, or failed with its first differences (as `migrate verify` recorded them). */
+function verifyPart(v) {
+  const headline = v.ok === true ? `passed ${ago(v.at)}` : v.ok === false ? `failed ${ago(v.at)}: ${v.note}` : v.note;
+  const first = v.ok === false && Array.isArray(v.details?.first) ? v.details.first : [];
+  return el('div', { id: 'mig-verify', 'data-ok': String(v.ok) },
+    el('span', v.ok === false ? { class: 'error' } : {}, headline),
+    ...(first.length ? [el('ul', { class: 'mig-differences' }, ...first.map((d) => el('li', { class: 'mono' },
+      `${d.kind} ${d.folder}${d.sourceUid ? ` source uid ${d.sourceUid}` : ''}${d.targetUid ? ` target uid ${d.targetUid}` : ''}: ${d.detail}`)))] : []));
 }
 
 async function refresh() {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { useLab, type LabInfo } from '../../harness/index.js';
 import { newMigrationUsers } from '../../harness/mail.js';
@@ -95,6 +95,16 @@ test('cli: plan, dry run, run, status, verify (exit 0), verify after a change be
   const bad = await cli(['--config', config, 'migrate', 'verify', '--user', a!.address]);
   assert.equal(bad.code, 1);
   assert.match(bad.stdout, /missing INBOX/);
+  // Each verify is recorded for the console, the differing one with its differences.
+  const db = new Database(join(dirname(config), 'state.db'), { readonly: true, fileMustExist: true });
+  try {
+    const rows = db.prepare(`SELECT details FROM audit_log WHERE action = 'migration.verify' AND target = ? ORDER BY at`).all(a!.address) as { details: string }[];
+    const details = rows.map((r) => JSON.parse(r.details) as { ok: boolean; differences: number; first: { kind: string }[] });
+    assert.deepEqual(details.map((d) => [d.ok, d.differences]), [[true, 0], [false, 1]]);
+    assert.equal(details[1]!.first[0]!.kind, 'missing');
+  } finally {
+    db.close();
+  }
 });
 
 test('cli: kill -9 in the middle of a pass, run again: every message exactly once', async (t) => {
