@@ -20,6 +20,20 @@ export async function getJson(path) {
   return res.json();
 }
 
+/**
+ * GET a JSON document that may legitimately be missing (a detail page): answers
+ * { ok, status, body } with the error body kept, so the page can show the
+ * server's reason; a lost session sends the browser to the login page.
+ */
+export async function getDetail(path) {
+  const res = await fetch(path, { credentials: 'same-origin' });
+  if (res.status === 401) {
+    window.location.assign('/login');
+    throw new Error('logged out');
+  }
+  return { ok: res.ok, status: res.status, body: await res.json().catch(() => ({})) };
+}
+
 /** A state-changing call: POST with the session's CSRF token and no body. */
 export async function action(path, csrfToken) {
   const res = await fetch(path, { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': csrfToken } });

@@ -2,7 +2,7 @@
 // one record (#/directory/ADDRESS) with where each value came from, the
 // contacts made for it and the routing decision; the open conflicts and the last
 // sync runs below.
-import { ago, el, getJson, query } from './api.js';
+import { ago, el, getDetail, getJson, query } from './api.js';
 
 const PAGE_SIZE = 25;
 let root = null;
@@ -77,12 +77,10 @@ async function showRecord(address) {
   const box = root.querySelector('#dir-record');
   box.hidden = false;
   box.replaceChildren(el('p', { class: 'muted' }, `Loading ${address}…`));
-  const res = await fetch(`/api/directory/people/${encodeURIComponent(address)}`, { credentials: 'same-origin' });
-  if (res.status === 401) { window.location.assign('/login'); return; }
-  const r = await res.json().catch(() => ({}));
+  const { ok, status, body: r } = await getDetail(`/api/directory/people/${encodeURIComponent(address)}`);
   const close = el('a', { href: '#/directory', class: 'quiet' }, 'close');
-  if (!res.ok) {
-    box.replaceChildren(el('h3', {}, address, ' ', close), el('p', { class: 'error', id: 'dir-record-error' }, r.error ?? `HTTP ${res.status}`));
+  if (!ok) {
+    box.replaceChildren(el('h3', {}, address, ' ', close), el('p', { class: 'error', id: 'dir-record-error' }, r.error ?? `HTTP ${status}`));
     return;
   }
   const u = r.record;

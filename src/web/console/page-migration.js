@@ -2,7 +2,7 @@
 // and errors (#/migration); one user's folders, refused messages with the
 // target's answer, verify outcome and cutover record (#/migration/ADDRESS); the
 // throughput of the last 24 h as a chart. Refreshes every 10 s while shown.
-import { ago, el, getJson, query } from './api.js';
+import { ago, el, getDetail, getJson, query } from './api.js';
 import { formatBytes, formatCount, timeChart } from './chart.js';
 
 const POLL_MS = 10_000;
@@ -86,12 +86,10 @@ function cutoverPart(c) {
 async function loadDetail(address) {
   const box = root.querySelector('#mig-detail');
   box.hidden = false;
-  const res = await fetch(`/api/migration/users/${encodeURIComponent(address)}`, { credentials: 'same-origin' });
-  if (res.status === 401) { window.location.assign('/login'); return; }
-  const r = await res.json().catch(() => ({}));
+  const { ok, status, body: r } = await getDetail(`/api/migration/users/${encodeURIComponent(address)}`);
   const close = el('a', { href: '#/migration', class: 'quiet' }, 'back to all users');
-  if (!res.ok) {
-    box.replaceChildren(el('h3', {}, address, ' ', close), el('p', { class: 'error', id: 'mig-detail-error' }, r.error ?? `HTTP ${res.status}`));
+  if (!ok) {
+    box.replaceChildren(el('h3', {}, address, ' ', close), el('p', { class: 'error', id: 'mig-detail-error' }, r.error ?? `HTTP ${status}`));
     return;
   }
   const u = r.user;
