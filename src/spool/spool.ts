@@ -89,6 +89,9 @@ const EVACUATE_AFTER_MS = 60_000;
 interface SegItem { data: Buffer; place: (seg: string, offset: number) => void }
 interface JournalItem { records: JournalRecord[]; apply: () => void }
 
+/** Orders the control requests one process writes within the same millisecond. */
+let controlSeq = 0;
+
 export class Spool {
   readonly queueDir: string;
   readonly tmpDir: string;
@@ -538,7 +541,10 @@ export class Spool {
   /** Drops a control request for a running gateway (see control.ts). */
   async writeControl(request: object): Promise<void> {
     await mkdir(this.controlDir, { recursive: true });
-    const name = `${this.#now()}-${randomBytes(4).toString('hex')}.json`;
+    // Sorted by name when taken: time, then this process's sequence, so two requests
+    // written in one millisecond (hold, then release) are applied in the order given.
+    const seq = String(controlSeq++).padStart(10, '0');
+    const name = `${String(this.#now()).padStart(15, '0')}-${seq}-${randomBytes(4).toString('hex')}.json`;
     await writeFile(join(this.controlDir, `.${name}`), JSON.stringify(request));
     await rename(join(this.controlDir, `.${name}`), join(this.controlDir, name));
   }
