@@ -23,7 +23,7 @@
  * MAILBRIDGE_MIGRATION_BATCH is passed through, as with the CLI. --cases a or b runs one case only.
  * The child's peak RSS is the whole process, worker threads included.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBenchChild } from './lib/child.js';
@@ -129,6 +129,20 @@ const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 const MB = 1048576;
 
+/** CPU seconds the whole machine spent busy so far (all cores, /proc/stat): servers, kernel and clients alike. */
+function machineBusy(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return (f.reduce((a, b) => a + b, 0) - idle) / 100;
+}
+
+/** Runs `fn` and adds the machine's busy CPU seconds over its run (fair to compare only on an otherwise quiet machine). */
+async function withMachineCpu<T>(fn: () => Promise<T>): Promise<T & { machineCpu: number }> {
+  const before = machineBusy();
+  const x = await fn();
+  return { ...x, machineCpu: machineBusy() - before };
+}
+
 function rate(label: string, messages: number, bytes: number, seconds: number, rssMb: number, cpu: number, rssNote = ''): string {
   return `${label}: ${f2(seconds)} s, ${(messages / seconds).toFixed(0)} msg/s, ${f1(bytes / MB / seconds)} MB/s, peak RSS ${rssMb.toFixed(0)} MB${rssNote}, CPU ${f1(cpu)} s`;
 }
@@ -199,14 +213,15 @@ async function main(): Promise<void> {
           return { seconds: (performance.now() - t) / 1000, rs };
         };
         const order = r % 2 === 0 ? 'mailbridge first' : 'dsync first';
-        const mb = r % 2 === 0 ? await runMb() : undefined;
-        const ds = await runDs();
-        const mbr = mb ?? await runMb();
+        const mb = r % 2 === 0 ? await withMachineCpu(runMb) : undefined;
+        const ds = await withMachineCpu(runDs);
+        const mbr = mb ?? await withMachineCpu(runMb);
         const rss = ds.rs.reduce((n, x) => n + x.peakRssMb, 0);
         say(`${c.name} round ${r + 1} (${order}), load average ${loadavg().map(f2).join(' ')}`);
         say(rate(`  mailbridge ${c.label}`, msgs, bytes, mbr.seconds, mbr.maxRssMb, mbr.cpuSeconds) + ` (appended ${mbr.appended})`);
         say(rate(`  dsync      ${c.label}`, msgs, bytes, ds.seconds, rss, ds.rs.reduce((n, x) => n + x.cpuSeconds, 0),
           ds.rs.length > 1 ? ` (sum of ${ds.rs.length} doveadm processes, max one ${Math.max(...ds.rs.map((x) => x.peakRssMb)).toFixed(0)} MB, sampled)` : ' (doveadm, sampled)'));
+        say(`  machine CPU busy (all processes, servers included): mailbridge run ${f1(mbr.machineCpu)} s, dsync run ${f1(ds.machineCpu)} s`);
         ratios.push(ds.seconds / mbr.seconds);
         say(`  ratio mailbridge / dsync (throughput): ${f2(ds.seconds / mbr.seconds)}`);
         say(`  verify mailbridge: ${await verify(lab, sources, c.sources.map((a, i) => [a, mbTargets[i]!]))}`);

@@ -1,9 +1,10 @@
 /**
  * The engine's state in the store (tables of migration 003-migration): per user
  * the pass state, per user+folder UIDVALIDITY and the highest UID done, per
- * message the source UID -> target UID map. Dialect-neutral Kysely only.
+ * message the source UID -> target UID map. Dialect-neutral Kysely, except the
+ * bulk message write (one statement per dialect, see writeMessages).
  */
-import type { Kysely, Selectable } from 'kysely';
+import { PostgresAdapter, sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, MigrationFoldersTable, MigrationMessagesTable, MigrationUsersTable } from '../store/index.js';
 
 export type FolderRow = Selectable<MigrationFoldersTable>;
@@ -24,6 +25,13 @@ export interface MessageWrite {
 }
 
 type Db = Kysely<Database>;
+
+function isPostgres(db: Db): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+const UPSERT_SET = sql.raw(['state', 'size', 'target_uid', 'sha256', 'content_key', 'flags', 'detail', 'updated_at']
+  .map((c) => `${c} = excluded.${c}`).join(', '));
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
@@ -62,25 +70,32 @@ export class MigrationState {
     await this.db.deleteFrom('migration_messages').where('address', '=', address).where('source_folder', '=', source).execute();
   }
 
-  /** Writes rows in one transaction (a batch's intents before its APPENDs, its results after). */
+  /**
+   * Writes rows in one transaction (a batch's intents before its APPENDs, its
+   * results after). The rows travel as one JSON array parameter that the
+   * database unpacks itself (json_each / jsonb_array_elements): one short SQL
+   * text, prepared once, instead of a query builder compiling a 50-row VALUES
+   * list twice per batch, which was a quarter of the engine's CPU when 8
+   * mailboxes copy at once (bench/migrate profile).
+   */
   async writeMessages(address: string, source: string, rows: readonly MessageWrite[]): Promise<void> {
     if (rows.length === 0) return;
     const now = this.now();
-    const values = rows.map((r) => ({
-      address, source_folder: source, source_uid: r.uid, state: r.state, size: r.size,
-      target_uid: r.targetUid ?? null, sha256: r.sha256 ?? null, content_key: r.key ?? null,
-      flags: JSON.stringify(r.flags ?? []), detail: r.detail ?? null, updated_at: now,
-    }));
+    const tuples = rows.map((r) => [r.uid, r.state, r.size, r.targetUid ?? null, r.sha256 ?? null, r.key ?? null,
+      JSON.stringify(r.flags ?? []), r.detail ?? null]);
+    const pg = isPostgres(this.db);
     await this.db.transaction().execute(async (tx) => {
-      // Chunks keep under SQLite's bound-parameter limit.
-      for (let i = 0; i < values.length; i += 50) {
-        await tx.insertInto('migration_messages').values(values.slice(i, i + 50))
-          .onConflict((oc) => oc.columns(['address', 'source_folder', 'source_uid']).doUpdateSet((eb) => ({
-            state: eb.ref('excluded.state'), size: eb.ref('excluded.size'), target_uid: eb.ref('excluded.target_uid'),
-            sha256: eb.ref('excluded.sha256'), content_key: eb.ref('excluded.content_key'), flags: eb.ref('excluded.flags'),
-            detail: eb.ref('excluded.detail'), updated_at: eb.ref('excluded.updated_at'),
-          })))
-          .execute();
+      for (let i = 0; i < tuples.length; i += 1000) {
+        const json = JSON.stringify(tuples.slice(i, i + 1000));
+        await (pg ? sql`
+          INSERT INTO migration_messages (address, source_folder, source_uid, state, size, target_uid, sha256, content_key, flags, detail, updated_at)
+          SELECT ${address}, ${source}, (j.v->>0)::bigint, j.v->>1, (j.v->>2)::bigint, (j.v->>3)::bigint, j.v->>4, j.v->>5, j.v->>6, j.v->>7, ${now}::bigint
+          FROM jsonb_array_elements(${json}::jsonb) AS j(v)
+          ON CONFLICT (address, source_folder, source_uid) DO UPDATE SET ${UPSERT_SET}` : sql`
+          INSERT INTO migration_messages (address, source_folder, source_uid, state, size, target_uid, sha256, content_key, flags, detail, updated_at)
+          SELECT ${address}, ${source}, j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7, ${now}
+          FROM json_each(${json}) AS j WHERE true
+          ON CONFLICT (address, source_folder, source_uid) DO UPDATE SET ${UPSERT_SET}`).execute(tx);
       }
     });
   }

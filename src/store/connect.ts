@@ -27,6 +27,7 @@ import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import { MbError } from '../core/index.js';
 import { GuardedDialect } from './driver.js';
 import { StoreErrors, wrapDbError } from './errors.js';
+import { cachingDatabase } from './statement-cache.js';
 import { redactUrl, urlSecrets } from './redact.js';
 import type { Database } from './schema.js';
 
@@ -68,7 +69,7 @@ export function openSqlite(file: string, readonly: boolean): Opened {
     throw wrapDbError(err, StoreErrors.STORE_OPEN_FAILED, `cannot set up SQLite store ${path}`, { dialect: 'sqlite' });
   }
   const db = new Kysely<Database>({
-    dialect: new GuardedDialect(new SqliteDialect({ database: raw }), { dialect: 'sqlite' }),
+    dialect: new GuardedDialect(new SqliteDialect({ database: cachingDatabase(raw) }), { dialect: 'sqlite' }),
   });
   return { db, dialect: 'sqlite', location: path, secrets: [], file: path };
 }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { MbError } from '../../../src/core/index.js';
+import { MigrationState, type MessageWrite } from '../../../src/migration/state.js';
 import { LATEST_MIGRATION, StoreErrors, openStore, type Store, type StoreOptions } from '../../../src/store/index.js';
 
 export type MakeOptions = () => Promise<StoreOptions>;
@@ -412,6 +413,36 @@ export function storeSuite(name: string, makeOptions: MakeOptions): void {
         assert.match(err.message, /999-from-the-future/);
         return true;
       });
+    });
+
+    test('migration message map: bulk writes round-trip every column, upsert in place, over 1,000 rows', async (t) => {
+      const store = await open(t, await makeOptions());
+      const clock = manualClock();
+      const state = new MigrationState(store.db, clock.now);
+      const A = 'bulk@example.com';
+      const rows: MessageWrite[] = Array.from({ length: 1234 }, (_, i) => ({ uid: i + 1, state: 'intent', size: 1000 + i, key: `k${i}` }));
+      rows[0] = { uid: 1, state: 'refused', size: 7, detail: 'NO [TOOBIG] it\'s "too" big\\', flags: ['\\Seen', 'ünïcode'] };
+      await state.writeMessages(A, 'INBOX', rows);
+      assert.equal(await state.countMessages(A, 'INBOX'), 1234);
+      // Results overwrite the intents in place (same key): state, target UID, hash, flags.
+      clock.set(1_750_000_999_000);
+      await state.writeMessages(A, 'INBOX', [{ uid: 2, state: 'done', size: 1001, targetUid: 2 ** 40, sha256: 'ab'.repeat(32), key: 'k1', flags: ['$Forwarded'] }]);
+      const got = await state.messagesByUids(A, 'INBOX', [1, 2, 3]);
+      const by = new Map(got.map((r) => [r.source_uid, r]));
+      assert.equal(by.get(1)!.state, 'refused');
+      assert.equal(by.get(1)!.detail, 'NO [TOOBIG] it\'s "too" big\\');
+      assert.deepEqual(JSON.parse(by.get(1)!.flags), ['\\Seen', 'ünïcode']);
+      assert.equal(by.get(1)!.target_uid, null);
+      assert.equal(by.get(2)!.state, 'done');
+      assert.equal(by.get(2)!.target_uid, 2 ** 40);
+      assert.equal(by.get(2)!.sha256, 'ab'.repeat(32));
+      assert.equal(Number(by.get(2)!.updated_at), 1_750_000_999_000);
+      assert.equal(by.get(3)!.size, 1002);
+      assert.equal(by.get(3)!.content_key, 'k2');
+      assert.equal(by.get(3)!.sha256, null);
+      assert.equal(Number(by.get(3)!.updated_at), 1_750_000_000_123);
+      assert.equal(await state.countMessages(A, 'INBOX'), 1234);
+      assert.equal(await state.countMessages(A, 'Sent'), 0);
     });
   });
 }
