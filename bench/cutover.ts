@@ -103,7 +103,7 @@ async function main(): Promise<void> {
 
     const gwDir = mkdtempSync(join(dir, 'gw-'));
     const gw = await Gateway.start({
-      config: { listen: [{ host: '127.0.0.1', port: 0 }], spool: join(gwDir, 'spool'), relayNetworks: ['127.0.0.0/8'], maxMessageSize: 10_000_000, hopLimit: 50,
+      config: { listen: [{ host: '127.0.0.1', port: 0 }], spool: join(gwDir, 'spool'), relayNetworks: ['127.0.0.0/8'], maxMessageSize: 10_000_000, hopLimit: 50, greetPause: 0,
         retry: { schedule: [60_000], maxAge: 86_400_000, warnAfter: 3_600_000 }, routing: { mode: 'central' }, trackingRetention: 86_400_000, hostname: 'gw.bench' },
       domains: [lab.domain], systems, resolver: new DirectoryResolver(store, [lab.domain]), log: silentLogger(),
       registry: createMetrics({ defaults: false }).registry, holds: new StoreHoldGate(store, 'gw.bench', silentLogger()),

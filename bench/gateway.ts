@@ -18,7 +18,9 @@
  * its top Received header (bench/lib/smtp-tap.ts). Both MTAs go through the
  * same taps.
  *
- *   npm run bench:gateway -- [--messages N] [--size BYTES] [--concurrency C] [--large N] [--before DIR]
+ *   npm run bench:gateway -- [--messages N] [--size BYTES] [--concurrency C] [--large N] [--before DIR] [--profile DIR]
+ *
+ * --profile DIR writes a V8 CPU profile of each gateway process (written when it stops, at the end).
  *
  * Defaults follow the issue: 20,000 x 5 KB at concurrency 20, then 2,000 x 500 KB.
  */
@@ -115,7 +117,8 @@ gateway:
   hostname: gw.bench
   maxMessageSize: 50MB
 `);
-  const child = spawn(process.execPath, [join(repo, 'bin/mailbridge.js'), '--config', join(dir, 'mailbridge.yaml'), '--log-level', 'warn', 'gateway'], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = strArg('--profile');
+  const child = spawn(process.execPath, [...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []), join(repo, 'bin/mailbridge.js'), '--config', join(dir, 'mailbridge.yaml'), '--log-level', 'warn', 'gateway'], { cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('listening')) resolve(); });

@@ -96,6 +96,8 @@ function gatewaySchema(ctx: SchemaContext) {
       'networks allowed to relay to domains outside the shared space (CIDR)'),
     maxMessageSize: size('largest message accepted (SIZE)').prefault('25MB'),
     hopLimit: int('Received headers after which a message is a loop', 1, 1000).default(50),
+    greetPause: doc(duration('wait before the 220 greeting', { allowZero: true }).prefault('0s'),
+      'pause before the 220 greeting; a client that talks before it gets 421 (like Sendmail\'s greet_pause or Postfix\'s postscreen_greet_wait). 0 greets at once, as Postfix\'s smtpd does'),
     retry: z.strictObject({
       schedule: doc(z.array(duration('delay')).min(1).prefault(['1m', '5m', '15m', '30m', '1h']),
         'delays between delivery attempts; the last repeats'),

@@ -87,6 +87,8 @@ export interface GatewayConfig {
   readonly relayNetworks: readonly string[];
   readonly maxMessageSize: number;
   readonly hopLimit: number;
+  /** ms before the 220 greeting; 0 greets at once. */
+  readonly greetPause: number;
   readonly retry: {
     readonly schedule: readonly number[];
     readonly maxAge: number;

@@ -128,7 +128,7 @@ export class Gateway {
     for (const l of config.listen) {
       const listener = new GatewayListener(
         {
-          hostname, maxMessageSize: config.maxMessageSize, hopLimit: config.hopLimit, relayNetworks: config.relayNetworks,
+          hostname, maxMessageSize: config.maxMessageSize, hopLimit: config.hopLimit, relayNetworks: config.relayNetworks, greetPauseMs: config.greetPause,
           ...(opts.tls ? { tls: opts.tls } : {}), ...(opts.authenticate && config.auth ? { authenticate: opts.authenticate } : {}),
           ...(opts.domains[0] ? { postmasterDomain: opts.domains[0] } : {}),
           ...(opts.closeTimeoutMs !== undefined ? { closeTimeoutMs: opts.closeTimeoutMs } : {}),

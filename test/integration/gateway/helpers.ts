@@ -103,6 +103,11 @@ export class RawClient {
     socket.on('error', () => undefined);
   }
 
+  /** A client on a socket that may not be connected yet (writes are queued until it is): the greeting is not awaited. */
+  static wrap(socket: Socket): RawClient {
+    return new RawClient(socket);
+  }
+
   static async open(port: number): Promise<{ client: RawClient; greeting: string }> {
     const socket = connect(port, '127.0.0.1');
     await new Promise<void>((r, j) => { socket.once('connect', () => r()); socket.once('error', j); });
@@ -175,6 +180,7 @@ export function baseGatewayConfig(dir: string, over: Partial<GatewayConfig> = {}
     relayNetworks: ['127.0.0.0/8'],
     maxMessageSize: 1_000_000,
     hopLimit: 50,
+    greetPause: 0,
     retry: { schedule: [60_000], maxAge: 5 * 86_400_000, warnAfter: 4 * 3_600_000 },
     routing: { mode: 'central' },
     trackingRetention: 30 * 86_400_000,

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MbError } from '../../../src/core/index.js';
+import { connect } from 'node:net';
 import { RawClient, sendRaw, smtpSystem, startGateway, startSink } from './helpers.js';
 
 const PEOPLE = { legacy: ['ann@example.com,Ann,ann.alias@example.com', 'bob@example.com,Bob,'] };
@@ -21,6 +22,29 @@ test('EHLO offers PIPELINING, 8BITMIME, SMTPUTF8, DSN and SIZE with our limit', 
   const ehlo = await client.cmd('EHLO c.test');
   for (const f of ['PIPELINING', '8BITMIME', 'SMTPUTF8', 'DSN', 'SIZE 1000000']) assert.match(ehlo, new RegExp(`250[ -]${f}\\b`));
   assert.doesNotMatch(ehlo, /STARTTLS/, 'no certificate configured');
+});
+
+test('greeting: at once by default (a client that talks first is served, not told 421), after gateway.greetPause when set', async (t) => {
+  const { port } = await startGateway(t, { people: PEOPLE });
+  // EHLO written together with the connect, before any greeting could arrive. smtp-server's own
+  // 100 ms early-talker pause answered this with "421 You talk too soon"; we greet at once.
+  const early = RawClient.wrap(connect(port, '127.0.0.1'));
+  t.after(() => early.close());
+  early.write('EHLO early.test\r\n');
+  assert.match(await early.reply(), /^220 gw\.test /);
+  assert.match(await early.reply(), /^250-gw\.test/);
+
+  const paused = await startGateway(t, { people: PEOPLE, gateway: { greetPause: 400 } });
+  const t0 = performance.now();
+  const { client, greeting } = await RawClient.open(paused.port);
+  t.after(() => client.close());
+  assert.match(greeting, /^220 /);
+  assert.ok(performance.now() - t0 >= 380, `greeted after ${(performance.now() - t0).toFixed(0)} ms, pause is 400 ms`);
+  // An early talker under a pause is refused, as with Sendmail's greet_pause.
+  const rude = RawClient.wrap(connect(paused.port, '127.0.0.1'));
+  t.after(() => rude.close());
+  rude.write('EHLO rude.test\r\n');
+  assert.match(await rude.reply(), /^421 .*too soon/i);
 });
 
 test('RCPT: known and alias 250, unknown 550 5.1.1, relay refused from outside relayNetworks, relay tricks refused', async (t) => {
