@@ -28,10 +28,19 @@ interface StoredHeader {
 }
 
 export function encodeMessageFile(m: MessageFile): Buffer {
+  return Buffer.concat(encodeMessageParts({ ...m, body: [m.body] }));
+}
+
+const NL = Buffer.from('\n');
+
+/** The same file as its parts (framing, envelope, newline, the body's own buffers), nothing copied. */
+export function encodeMessageParts(m: Omit<MessageFile, 'body'> & { body: readonly Buffer[] }): Buffer[] {
   const head = Buffer.from(JSON.stringify({ id: m.id, receivedAt: m.receivedAt, envelope: m.envelope } satisfies StoredHeader), 'utf8');
-  const sum = createHash('sha256').update(head).update(m.body).digest('hex');
-  const frame = Buffer.from(`${MAGIC} ${head.length} ${m.body.length} ${sum}\n`, 'latin1');
-  return Buffer.concat([frame, head, Buffer.from('\n'), m.body]);
+  const hash = createHash('sha256').update(head);
+  let bodyLength = 0;
+  for (const b of m.body) { hash.update(b); bodyLength += b.length; }
+  const frame = Buffer.from(`${MAGIC} ${head.length} ${bodyLength} ${hash.digest('hex')}\n`, 'latin1');
+  return [frame, head, NL, ...m.body];
 }
 
 export type DecodeResult = { ok: true; file: MessageFile; bodyOffset: number } | { ok: false; reason: string };

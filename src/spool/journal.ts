@@ -101,6 +101,8 @@ export interface JournalWriterOptions {
   snapshot: () => Promise<JournalRecord[]>;
   /** fsync of the folder (publishes a new file, makes earlier unlinks durable). */
   syncDir: () => Promise<void>;
+  /** Test hook (fault injection, spool.ts SpoolOptions.fault): throwing fails that step of a compaction. */
+  fault?: (step: string, path: string, data?: Buffer) => void | Promise<void>;
 }
 
 /** Appends to the current journal file; compacts into a new one. One writer per spool (the Batcher serializes calls). */
@@ -151,12 +153,20 @@ export class JournalWriter {
     try {
       const fh = await open(tmp, 'w', 0o600);
       try {
+        await this.o.fault?.('journal.write', tmp, Buffer.from(text));
         await fh.writeFile(text);
+        await this.o.fault?.('journal.sync', tmp);
         await fh.datasync();
       } finally {
         await fh.close();
       }
+      await this.o.fault?.('journal.rename', tmp);
+      // From here on a new file may exist whatever rename says: appends must not go on in the older
+      // file, which replay reads before it (they would be undone by this snapshot). #broken sends the
+      // next append through a compaction that completes first.
+      this.#broken = true;
       await rename(tmp, file);
+      await this.o.fault?.('journal.renamed', file);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
       throw err;
@@ -164,9 +174,13 @@ export class JournalWriter {
     // From the rename on, appends go after the snapshot (replay reads the files in sequence order).
     this.#seq = seq;
     this.#size = Buffer.byteLength(text);
-    this.#broken = false;
+    // Until the folder sync, the new name may not survive a crash, and the appends after it with it.
     await this.o.syncDir();
+    this.#broken = false;
     this.stats.compactions++;
-    for (const f of older) await unlink(join(this.o.dir, f.name)).catch(() => undefined);
+    for (const f of older) {
+      const p = join(this.o.dir, f.name);
+      await (async () => { await this.o.fault?.('journal.unlink', p); await unlink(p); })().catch(() => undefined);
+    }
   }
 }

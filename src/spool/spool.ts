@@ -22,9 +22,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MbError } from '../core/index.js';
-import { Batcher, DirSync } from './commit.js';
+import { Batcher, DirSync, fsyncDir } from './commit.js';
 import { SpoolErrors } from './errors.js';
-import { decodeMessageFile, encodeMessageFile, newQueueId, QUEUE_ID } from './format.js';
+import { decodeMessageFile, encodeMessageParts, newQueueId, QUEUE_ID } from './format.js';
+import { RecentBodies } from './recent.js';
 import { encodeRecord, JournalWriter, readJournal, type JournalRecord } from './journal.js';
 import { readRange, scanSegment, SegmentReaders, segmentFiles, SegmentWriter } from './segment.js';
 import type { QueuedMessage, RecipientState, SpoolEnvelope, StateChange } from './types.js';
@@ -41,7 +42,20 @@ export interface SpoolOptions {
   journalBytes?: number;
   /** maintain() moves messages still queued out of segments older than this (ms). */
   evacuateAfterMs?: number;
+  /**
+   * Test hook (fault injection): awaited before each file step of housekeeping
+   * and of folder syncs, with the step's name, its path and (for writes) the
+   * bytes about to be written; throwing fails that step as a disk error would.
+   */
+  fault?: FaultHook;
 }
+
+/**
+ * Steps: dir.sync, evacuate.write, evacuate.sync, evacuate.rename, evacuate.renamed (after the rename: an error
+ * reported for a rename that took effect), segment.unlink, journal.write, journal.sync, journal.rename,
+ * journal.renamed, journal.unlink.
+ */
+export type FaultHook = (step: string, path: string, data?: Buffer) => void | Promise<void>;
 
 export interface QuarantinedFile {
   file: string;
@@ -86,7 +100,7 @@ const SEGMENT_BYTES = 8 * 1024 * 1024;
 const JOURNAL_BYTES = 4 * 1024 * 1024;
 const EVACUATE_AFTER_MS = 60_000;
 
-interface SegItem { data: Buffer; place: (seg: string, offset: number) => void }
+interface SegItem { data: readonly Buffer[]; place: (seg: string, offset: number) => void }
 interface JournalItem { records: JournalRecord[]; apply: () => void }
 
 /** Orders the control requests one process writes within the same millisecond. */
@@ -109,6 +123,12 @@ export class Spool {
   readonly #tombstones = new Map<string, boolean>();
   /** Messages with a per-message state log of an earlier version (unlinked with the message). */
   readonly #legacyState = new Set<string>();
+  /**
+   * Copies `<id>.msg` left in queue/ by a move out of a segment that failed after its rename (and whose
+   * unlink failed too) while the message still counts as in its segment: removed with the message, and
+   * until then its tombstone stays, so a restart never loads a removed message from such a copy.
+   */
+  readonly #strays = new Set<string>();
   /** Messages being moved out of a segment: remove() waits for the move; a message being removed is not moved. */
   readonly #moving = new Map<string, Promise<void>>();
   readonly #removing = new Set<string>();
@@ -118,8 +138,13 @@ export class Spool {
   readonly #now: () => number;
   readonly #opts: SpoolOptions;
   #segments!: SegmentWriter;
+  /** A batch is being written (#flushSegment), and maintain() asked to seal the current segment meanwhile. */
+  #flushing = false;
+  #sealWanted = false;
   #journal!: JournalWriter;
   readonly #segBatch: Batcher<SegItem>;
+  /** Bodies of messages just queued, for their first delivery without a read (recent.ts). */
+  readonly #recent = new RecentBodies(32 * 1024 * 1024);
   readonly #journalBatch: Batcher<JournalItem>;
   /** The last error of background work (compaction, segment unlink); surfaced by maintain(). */
   #backgroundError: unknown;
@@ -129,7 +154,8 @@ export class Spool {
     this.tmpDir = join(dir, 'tmp');
     this.quarantineDir = join(dir, 'quarantine');
     this.controlDir = join(dir, 'control');
-    this.#dirSync = new DirSync(this.queueDir);
+    const fault = opts.fault;
+    this.#dirSync = fault ? new DirSync(this.queueDir, async (d) => { await fault('dir.sync', d); await fsyncDir(d); }) : new DirSync(this.queueDir);
     this.#now = opts.now ?? Date.now;
     this.#opts = opts;
     this.#segBatch = new Batcher((items) => this.#flushSegment(items));
@@ -197,6 +223,7 @@ export class Spool {
     }, segSeq);
     this.#journal = new JournalWriter({
       dir: this.queueDir, compactBytes: this.#opts.journalBytes ?? JOURNAL_BYTES, syncDir, snapshot: () => this.#snapshot(),
+      ...(this.#opts.fault ? { fault: this.#opts.fault } : {}),
     }, journalSeq);
   }
 
@@ -289,6 +316,7 @@ export class Spool {
   /** Drops a message from memory; its bytes stay (tombstoned) until unlinked. */
   #forget(id: string): void {
     this.#messages.delete(id);
+    this.#recent.delete(id);
     const loc = this.#loc.get(id);
     if (loc?.kind === 'seg') {
       this.#segLive.get(loc.seg)?.delete(id);
@@ -305,13 +333,23 @@ export class Spool {
   }
 
   async #flushSegment(items: SegItem[]): Promise<void> {
-    const { name, offsets } = await this.#segments.append(items.map((i) => i.data));
-    if (!this.#segLive.has(name)) {
-      this.#segLive.set(name, new Set());
-      this.#segDead.set(name, new Set());
-      this.#segBorn.set(name, this.#now());
+    this.#flushing = true;
+    try {
+      if (this.#sealWanted) {
+        // Asked for by maintain() while the previous batch was written; that batch is placed now.
+        this.#sealWanted = false;
+        this.#segments.seal();
+      }
+      const { name, offsets } = await this.#segments.append(items.map((i) => i.data));
+      if (!this.#segLive.has(name)) {
+        this.#segLive.set(name, new Set());
+        this.#segDead.set(name, new Set());
+        this.#segBorn.set(name, this.#now());
+      }
+      items.forEach((it, k) => it.place(name, offsets[k]!));
+    } finally {
+      this.#flushing = false;
     }
-    items.forEach((it, k) => it.place(name, offsets[k]!));
   }
 
   async #flushJournal(items: JournalItem[]): Promise<void> {
@@ -345,17 +383,28 @@ export class Spool {
 
   async #unlinkSegment(name: string): Promise<void> {
     if (!this.#sealed.delete(name)) return;
-    await unlink(join(this.queueDir, name)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
-    this.#readers.drop(join(this.queueDir, name));
-    for (const id of this.#segDead.get(name) ?? []) {
-      if (this.#tombstones.has(id)) this.#tombstones.set(id, true);
-      this.#loc.delete(id);
+    const path = join(this.queueDir, name);
+    try {
+      await this.#opts.fault?.('segment.unlink', path);
+      await unlink(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        // Still on disk with its records: kept in the books (and its removed ids tombstoned) until a retry in maintain().
+        this.#sealed.add(name);
+        throw err;
+      }
     }
+    this.#readers.drop(path);
+    const dead = this.#segDead.get(name) ?? new Set<string>();
     this.#segLive.delete(name);
     this.#segDead.delete(name);
     this.#segBorn.delete(name);
+    for (const id of dead) {
+      const loc = this.#loc.get(id);
+      // A dead record may be a message that lives on in its own file: that location stays.
+      if (loc?.kind === 'seg' && loc.seg === name) this.#loc.delete(id);
+      this.#markGone(id);
+    }
   }
 
   async #unlinkFile(id: string): Promise<void> {
@@ -364,21 +413,47 @@ export class Spool {
     });
     if (this.#legacyState.delete(id)) await unlink(join(this.queueDir, `${id}.state`)).catch(() => undefined);
     this.#loc.delete(id);
-    if (this.#tombstones.has(id)) this.#tombstones.set(id, true);
+    this.#markGone(id);
+  }
+
+  /** A removed message's tombstone may leave the journal only once no copy of its bytes is left: no file, no segment record. */
+  #markGone(id: string): void {
+    if (!this.#tombstones.has(id) || this.#loc.has(id) || this.#strays.has(id)) return;
+    for (const dead of this.#segDead.values()) if (dead.has(id)) return;
+    this.#tombstones.set(id, true);
+  }
+
+  /** Unlinks a stray copy (see #strays); a failure leaves it for the next maintain(). */
+  async #unlinkStray(id: string): Promise<void> {
+    try {
+      await unlink(join(this.queueDir, `${id}.msg`));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.#backgroundError = err;
+        return;
+      }
+    }
+    this.#strays.delete(id);
+    this.#markGone(id);
   }
 
   /** Makes a message durable and returns its queue id. Throws a transient SPOOL_WRITE_FAILED. */
-  async enqueue(envelope: SpoolEnvelope, body: Buffer, givenId?: string): Promise<QueuedMessage> {
+  /** Queues a message: `body` as one buffer or as parts (headers and the rest, not joined first). */
+  async enqueue(envelope: SpoolEnvelope, body: Buffer | readonly Buffer[], givenId?: string): Promise<QueuedMessage> {
     const receivedAt = this.#now();
     const id = givenId ?? this.newId();
-    const data = encodeMessageFile({ id, receivedAt, envelope, body });
-    const bodyStart = data.length - body.length;
-    const m = freshMessage(id, receivedAt, body.length, envelope);
+    const bodyParts = Buffer.isBuffer(body) ? [body] : body;
+    const data = encodeMessageParts({ id, receivedAt, envelope, body: bodyParts });
+    const bodyLength = bodyParts.reduce((n, b) => n + b.length, 0);
+    const dataLength = data.reduce((n, b) => n + b.length, 0);
+    const bodyStart = dataLength - bodyLength;
+    const m = freshMessage(id, receivedAt, bodyLength, envelope);
     try {
       await this.#segBatch.submit({
         data,
         place: (seg, offset) => {
-          this.#loc.set(id, { kind: 'seg', seg, offset, length: data.length, bodyOffset: offset + bodyStart });
+          this.#loc.set(id, { kind: 'seg', seg, offset, length: dataLength, bodyOffset: offset + bodyStart });
+          this.#recent.add(id, bodyParts, bodyLength);
           this.#segLive.get(seg)!.add(id);
           this.#messages.set(id, m);
         },
@@ -417,6 +492,11 @@ export class Spool {
   }
 
   /** The message bytes (without the envelope). */
+  /** The body as parts: from memory while the message is recent (not copied), else read as readBody does. */
+  async readBodyParts(id: string): Promise<readonly Buffer[]> {
+    return this.#recent.get(id) ?? [await this.readBody(id)];
+  }
+
   async readBody(id: string): Promise<Buffer> {
     const loc = this.#loc.get(id);
     if (loc?.kind === 'seg') {
@@ -474,6 +554,7 @@ export class Spool {
         throw writeFailed(err, `removing ${id}`);
       }
       const loc = this.#loc.get(id);
+      if (this.#strays.has(id)) await this.#unlinkStray(id);
       if (loc?.kind === 'file') {
         await this.#unlinkFile(id).catch((err: unknown) => { this.#backgroundError = err; });
       } else if (loc?.kind === 'seg' && this.#sealed.has(loc.seg) && (this.#segLive.get(loc.seg)?.size ?? 0) === 0) {
@@ -494,9 +575,20 @@ export class Spool {
     const after = this.#opts.evacuateAfterMs ?? EVACUATE_AFTER_MS;
     const now = this.#now();
     const cur = this.#segments.current;
-    if (cur && now - (this.#segBorn.get(cur) ?? now) >= after) this.#segments.seal();
+    if (cur && now - (this.#segBorn.get(cur) ?? now) >= after) this.#sealWanted = true;
+    // Never under a batch being written: its records would land in a segment already unlinked as empty.
+    if (this.#sealWanted && !this.#flushing) {
+      this.#sealWanted = false;
+      this.#segments.seal();
+    }
+    for (const id of [...this.#strays]) if (!this.#messages.has(id) && !this.#removing.has(id)) await this.#unlinkStray(id);
     let moved = 0;
     for (const seg of [...this.#sealed]) {
+      // A segment whose unlink failed earlier: again.
+      if ((this.#segLive.get(seg)?.size ?? 0) === 0) {
+        await this.#unlinkSegment(seg).catch((err: unknown) => { this.#backgroundError = err; });
+        continue;
+      }
       if (now - (this.#segBorn.get(seg) ?? now) < after) continue;
       moved += await this.#evacuate(seg);
     }
@@ -513,29 +605,46 @@ export class Spool {
     const lock = new Promise<void>((r) => { release = r; });
     for (const id of ids) this.#moving.set(id, lock);
     const moved: string[] = [];
+    /** Renamed into queue/ (or maybe: the rename itself failed) but not yet taken into use. */
+    const renamed: string[] = [];
+    let applied = false;
     try {
       for (const id of ids) {
         const loc = this.#loc.get(id);
         if (loc?.kind !== 'seg' || !this.#messages.has(id)) continue;
         const data = await readRange(join(this.queueDir, seg), loc.offset, loc.length);
         const tmp = join(this.tmpDir, `${id}.msg`);
-        await writeSynced(tmp, data);
+        await writeSynced(tmp, data, this.#opts.fault);
+        renamed.push(id);
+        await this.#opts.fault?.('evacuate.rename', tmp);
         await rename(tmp, join(this.queueDir, `${id}.msg`));
+        await this.#opts.fault?.('evacuate.renamed', tmp);
         moved.push(id);
       }
       await this.#dirSync.sync();
       for (const id of moved) {
         this.#loc.set(id, { kind: 'file' });
         this.#segLive.get(seg)?.delete(id);
+        // Its record stays in the segment until the segment goes (a tombstone must outlive both copies).
+        this.#segDead.get(seg)?.add(id);
+        this.#strays.delete(id);
       }
+      applied = true;
       if ((this.#segLive.get(seg)?.size ?? 0) === 0) await this.#unlinkSegment(seg);
     } catch (err) {
       this.#backgroundError = err;
+      // The messages still count as in the segment: a copy renamed into queue/ must not outlive a removal.
+      if (!applied) {
+        for (const id of renamed) {
+          this.#strays.add(id);
+          await this.#unlinkStray(id);
+        }
+      }
     } finally {
       for (const id of ids) this.#moving.delete(id);
       release();
     }
-    return moved.length;
+    return applied ? moved.length : 0;
   }
 
   /** Drops a control request for a running gateway (see control.ts). */
@@ -587,10 +696,12 @@ export class Spool {
   }
 }
 
-async function writeSynced(path: string, data: Buffer): Promise<void> {
+async function writeSynced(path: string, data: Buffer, fault?: FaultHook): Promise<void> {
   const fh = await open(path, 'w', 0o600);
   try {
+    await fault?.('evacuate.write', path, data);
     await fh.writeFile(data);
+    await fault?.('evacuate.sync', path);
     await fh.datasync();
   } finally {
     await fh.close();
