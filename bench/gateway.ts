@@ -70,12 +70,39 @@ function rssMb(pids: number[]): number {
   return kb / 1024;
 }
 
+/** CPU seconds per process so far: its own (utime+stime) and its reaped children's (cutime+cstime). */
+function cpuTimes(pids: number[]): Map<number, { self: number; children: number }> {
+  const out = new Map<number, { self: number; children: number }>();
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+      out.set(pid, { self: (f[11]! + f[12]!) / 100, children: (f[13]! + f[14]!) / 100 });
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/**
+ * CPU seconds an MTA's processes used between two snapshots: every process's
+ * own time since the first snapshot (or since it started), plus what exited
+ * children left with their parent (Postfix's smtpd, cleanup and lmtp come and go).
+ */
+function cpuSpent(before: Map<number, { self: number; children: number }>, after: Map<number, { self: number; children: number }>): number {
+  let s = 0;
+  for (const [pid, a] of after) {
+    const b = before.get(pid);
+    s += a.self - (b?.self ?? 0) + a.children - (b?.children ?? 0);
+  }
+  return s;
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-interface Figures { accepted: number; endToEnd: number; p50: number; p99: number; rss: number; missing: number }
+interface Figures { accepted: number; endToEnd: number; p50: number; p99: number; rss: number; missing: number; cpuMsPerMsg: number }
 
 /** An MTA under test: its front port (through the accept tap) and its two taps. */
 interface Target { name: string; port: number; accept: Tap; deliver: Tap; pids: () => number[] }
@@ -83,6 +110,7 @@ interface Target { name: string; port: number; accept: Tap; deliver: Tap; pids: 
 async function measure(t: Target, n: number, size: number, sessions: number): Promise<Figures> {
   t.accept.times.clear();
   t.deliver.times.clear();
+  const cpu0 = cpuTimes(t.pids());
   const t0 = Date.now();
   const sendSeconds = await smtpSource(t.port, n, size, sessions);
   // Every message smtp-source got a 250 for must reach the sink; give up after 10 minutes.
@@ -94,7 +122,9 @@ async function measure(t: Target, n: number, size: number, sessions: number): Pr
     const d = t.deliver.times.get(id);
     return d === undefined ? [] : [d - at];
   }).sort((a, b) => a - b);
+  const cpu = cpuSpent(cpu0, cpuTimes(t.pids()));
   return {
+    cpuMsPerMsg: (1000 * cpu) / n,
     accepted: n / sendSeconds, endToEnd: n / total, p50: percentile(lat, 50), p99: percentile(lat, 99), rss: rssMb(t.pids()),
     missing: t.accept.times.size - lat.length + (n - t.accept.times.size),
   };
@@ -170,10 +200,10 @@ async function main(): Promise<void> {
       for (const t of targets) rows.push([label, t.name, figs.get(t.name)!, figs.get('Postfix')!]);
     }
     console.log(`\nbench/gateway ${new Date().toISOString()}: smtp-source -s ${sessions} -> (gateway | Postfix relay) -> smtp-sink (LMTP); load average at the starts ${loads.map((l) => l.toFixed(1)).join(', ')}\n`);
-    console.log('| load | MTA | accepted/s | end-to-end/s | 250 -> delivery p50 / p99 | peak RSS | Postfix accepted/s | Postfix end-to-end/s | Postfix p50 / p99 | Postfix peak RSS (all daemons) | ratio accepted | ratio end-to-end | not delivered |');
-    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+    console.log('| load | MTA | accepted/s | end-to-end/s | 250 -> delivery p50 / p99 | peak RSS | CPU per message | Postfix accepted/s | Postfix end-to-end/s | Postfix p50 / p99 | Postfix peak RSS (all daemons) | Postfix CPU per message (all daemons) | ratio accepted | ratio end-to-end | not delivered |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const [label, name, g, p] of rows) {
-      console.log(`| ${label} | ${name} | ${fmt(g.accepted)} | ${fmt(g.endToEnd)} | ${ms(g.p50)} / ${ms(g.p99)} | ${fmt(g.rss)} MB | ${fmt(p.accepted)} | ${fmt(p.endToEnd)} | ${ms(p.p50)} / ${ms(p.p99)} | ${fmt(p.rss)} MB | ${(g.accepted / p.accepted).toFixed(2)} | ${(g.endToEnd / p.endToEnd).toFixed(2)} | ${g.missing} / ${p.missing} |`);
+      console.log(`| ${label} | ${name} | ${fmt(g.accepted)} | ${fmt(g.endToEnd)} | ${ms(g.p50)} / ${ms(g.p99)} | ${fmt(g.rss)} MB | ${g.cpuMsPerMsg.toFixed(2)} ms | ${fmt(p.accepted)} | ${fmt(p.endToEnd)} | ${ms(p.p50)} / ${ms(p.p99)} | ${fmt(p.rss)} MB | ${p.cpuMsPerMsg.toFixed(2)} ms | ${(g.accepted / p.accepted).toFixed(2)} | ${(g.endToEnd / p.endToEnd).toFixed(2)} | ${g.missing} / ${p.missing} |`);
     }
   } finally {
     for (const c of children) {

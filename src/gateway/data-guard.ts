@@ -72,7 +72,8 @@ export class DataGuard {
     return this.#bytes;
   }
 
-  body(): Buffer {
-    return Buffer.concat(this.#chunks);
+  /** The message as the chunks it arrived in (not joined). */
+  parts(): readonly Buffer[] {
+    return this.#chunks;
   }
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataGuard } from './data-guard.js';
-import { hopHeader, joinMessage, routeHash, signedRoutes, splitMessage, isInternal, firstValue } from './headers.js';
+import { hopHeader, joinMessage, messageParts, routeHash, signedRoutes, splitMessage, splitMessageParts, isInternal, firstValue } from './headers.js';
 
 const guard = (parts: string[], max = 1e6) => {
   const g = new DataGuard(max);
@@ -51,4 +51,25 @@ test('data guard: CRLF split across chunks keeps line lengths; a long line split
   assert.equal(guard(['ab\r', 'c'])?.text, 'Error: bare <CR> received');
   assert.equal(guard(['ab', '\ncd'])?.text, 'Error: bare <LF> received');
   assert.equal(guard(['ab\r', '\n', '\r\n']), undefined);
+});
+
+test('headers over chunks: the same fields and bytes as splitting the joined message, wherever the chunks are cut', () => {
+  const msg = Buffer.from('Received: from a\r\n by b\r\nSubject: hi\r\nX-Mailbridge-Hop: x\r\n\r\nbody line\r\n.dot\r\nend\r\n', 'latin1');
+  const whole = splitMessage(msg);
+  for (let a = 1; a < msg.length; a++) {
+    for (const b of [a + 1, a + 7, msg.length - 1]) {
+      if (b <= a || b >= msg.length) continue;
+      const parts = splitMessageParts([msg.subarray(0, a), msg.subarray(a, b), msg.subarray(b)]);
+      assert.deepEqual(parts.fields.map((f) => [f.name, f.raw.toString('latin1')]), whole.fields.map((f) => [f.name, f.raw.toString('latin1')]), `cut at ${a}/${b}`);
+      assert.equal(Buffer.concat(parts.rest).toString('latin1'), whole.rest.toString('latin1'), `cut at ${a}/${b}`);
+      assert.equal(Buffer.concat(messageParts(['P: 1\r\n'], parts.fields, parts.rest)).toString('latin1'), `P: 1\r\n${msg.toString('latin1')}`);
+    }
+  }
+  // Chunks after the header section are passed on as the same buffers, not copied.
+  const body = Buffer.from('x'.repeat(1000));
+  const p = splitMessageParts([Buffer.from('Subject: a\r\n\r\n'), body]);
+  assert.equal(p.rest.at(-1), body);
+  // No empty line at all: everything is joined and split like the whole message.
+  const noBlank = [Buffer.from('Subject: a\r\nnot a field\r\n'), Buffer.from('more\r\n')];
+  assert.equal(Buffer.concat(splitMessageParts(noBlank).rest).toString(), 'not a field\r\nmore\r\n');
 });

@@ -36,8 +36,36 @@ export function splitMessage(msg: Buffer): SplitMessage {
   return { fields, rest: msg.subarray(pos) };
 }
 
+/** A message's header fields and the rest, the rest as parts (nothing copied past the header section). */
+export interface SplitParts {
+  fields: HeaderField[];
+  rest: Buffer[];
+}
+
+const BLANK_LINE = Buffer.from('\r\n\r\n');
+
+/**
+ * splitMessage over a message held as chunks (as it arrived): only the
+ * chunks up to the one where the header section ends are joined; the body's
+ * chunks are passed on as they are. A 500 KB message was otherwise copied
+ * whole once more just to read its first few hundred bytes.
+ */
+export function splitMessageParts(chunks: readonly Buffer[]): SplitParts {
+  let head = chunks[0] ?? Buffer.alloc(0);
+  let used = 1;
+  // Join until the empty line that ends the header section is inside (every field before it is then whole).
+  while (used < chunks.length && head.indexOf(BLANK_LINE) < 0) head = Buffer.concat([head, chunks[used++]!]);
+  const split = splitMessage(head);
+  return { fields: split.fields, rest: [split.rest, ...chunks.slice(used)] };
+}
+
 export function joinMessage(prepend: string[], fields: HeaderField[], rest: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(prepend.join(''), 'utf8'), ...fields.map((f) => f.raw), rest]);
+  return Buffer.concat(messageParts(prepend, fields, [rest]));
+}
+
+/** The same message as parts (views into the original, nothing copied): for the spool, which writes them as they are. */
+export function messageParts(prepend: string[], fields: HeaderField[], rest: readonly Buffer[]): Buffer[] {
+  return [Buffer.from(prepend.join(''), 'utf8'), ...fields.map((f) => f.raw), ...rest];
 }
 
 /** The unfolded value of a field. */

@@ -21,9 +21,13 @@ import {
 } from '../protocol/smtp/index.js';
 import type { Spool, SpoolEnvelope, SpoolRecipient, QueuedMessage } from '../spool/index.js';
 import { DataGuard } from './data-guard.js';
-import { firstValue, isInternal, joinMessage, routeHash, signedRoutes, splitMessage } from './headers.js';
+import { firstValue, isInternal, messageParts, routeHash, signedRoutes, splitMessageParts } from './headers.js';
 import type { GatewayMetrics } from './metrics.js';
 import { destinationKey, type Route, type Router } from './router.js';
+import { installFastDataScan } from '../protocol/smtp/data-scan.js';
+
+// smtp-server's DATA reader, same rules, the "<LF>." search done by Buffer.indexOf (see data-scan.ts).
+installFastDataScan();
 
 export interface ListenerOptions {
   hostname: string;
@@ -271,7 +275,7 @@ export class GatewayListener {
         logEvent(this.deps.log, 'gateway.message.refused', { sid: s.id, code: refused.code, enhanced: refused.enhanced, reason: refused.text });
         return cb(toSmtpServerError(refused));
       }
-      this.#accept(guard.body(), s).then(
+      this.#accept(guard.parts(), s).then(
         (id) => cb(null, `2.0.0 Ok: queued as ${id}`),
         (err: unknown) => {
           const r = replyForError(err);
@@ -283,9 +287,9 @@ export class GatewayListener {
     });
   }
 
-  async #accept(raw: Buffer, s: SMTPServerSession): Promise<string> {
+  async #accept(raw: readonly Buffer[], s: SMTPServerSession): Promise<string> {
     const st = this.#state(s);
-    const split = splitMessage(raw);
+    const split = splitMessageParts(raw);
     const received = split.fields.filter((f) => f.name === 'received').length;
     if (received >= this.opts.hopLimit) throw rejectionOf(Reply.tooManyHops());
     const messageId = firstValue(split.fields, 'message-id') ?? '';
@@ -306,7 +310,7 @@ export class GatewayListener {
       return { address: r.address, ...(dsn?.notify ? { notify: dsn.notify } : {}), ...(dsn?.orcpt ? { orcpt: encodeOrcpt(dsn.orcpt) } : {}) };
     });
     const id = this.deps.spool.newId();
-    const body = joinMessage([receivedHeader(s, this.opts.hostname, id, rcpts.map((r) => r.address), new Date())], kept, split.rest);
+    const body = messageParts([receivedHeader(s, this.opts.hostname, id, rcpts.map((r) => r.address), new Date())], kept, split.rest);
     const envDsn = (s.envelope as { dsn?: { ret?: string | null; envid?: string | null } }).dsn;
     const from = s.envelope.mailFrom ? s.envelope.mailFrom.address : '';
     const envelope: SpoolEnvelope = {
