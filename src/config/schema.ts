@@ -146,6 +146,9 @@ function migrationSchema(ctx: SchemaContext) {
     to: text('target system (a name under systems)'),
     users: path(ctx, 'CSV: address[,source_user,source_password,target_user,target_password]').optional(),
     concurrency: int('mailboxes copied in parallel', 1, 256).default(4),
+    leaseTime: doc(duration('lease on a user while a worker copies it (multi-node claiming): renewed every third of it; a crashed worker\'s users are taken over after it; keep it well above the clock skew between nodes')
+      .refine((ms) => ms >= 1000, 'must be at least 1s (renewals every third of it must reach the store in time)'),
+    'lease on a user while a worker copies it (multi-node claiming): renewed every third of it; a crashed worker\'s users are taken over after it; keep it well above the clock skew between nodes', { type: 'duration' }).prefault('60s'),
     deleteOnTarget: doc(z.boolean().default(false), 'on a delta pass, delete target messages removed at the source'),
     skipDeleted: doc(z.boolean().default(true), 'do not copy messages flagged \\Deleted'),
     folders: z.strictObject({

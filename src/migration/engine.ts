@@ -204,7 +204,7 @@ async function runUser(deps: EngineDeps, user: MigrationUser, dryRun: boolean, b
   let lease: UserLease | undefined;
   let tookOver: LeaseHolder | undefined;
   if (!dryRun) {
-    const claim = await UserLease.claim(deps.db, user.address, deps.leaseOwner ?? newLeaseOwner(), deps.leaseMs ?? DEFAULT_LEASE_MS);
+    const claim = await UserLease.claim(deps.db, user.address, deps.leaseOwner ?? newLeaseOwner(), deps.leaseMs ?? deps.migration.leaseTime ?? DEFAULT_LEASE_MS, Date.now, { log, ...(deps.metrics ? { metrics: deps.metrics } : {}) });
     if (!claim.claimed) return busyReport(deps, user, claim.holder, busyIsSkip, started);
     lease = claim.lease;
     tookOver = claim.tookOver;

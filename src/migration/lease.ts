@@ -9,16 +9,29 @@
  * crashed worker's lease expires and the next worker takes the user over.
  *
  * Expiry is epoch ms from the workers' clocks: their skew must stay well below
- * the lease time (default 60 s). A lease whose owner is a process of this
- * machine that no longer exists (kill -9, then `migrate run` again) is taken
- * over at once instead of after its expiry.
+ * the lease time (migration.leaseTime, default 60 s). A lease whose owner is a
+ * process of this machine that no longer exists (kill -9, then `migrate run`
+ * again) is taken over at once instead of after its expiry.
+ *
+ * Given a logger, claim and release log migration.lease.claimed, .takeover
+ * (with the reason: expired, or owner process gone), .busy and .released.
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { PostgresAdapter, type Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
+import { logEvent, type Logger, type Metrics } from '../observe/index.js';
 
+/** The default of migration.leaseTime. */
 export const DEFAULT_LEASE_MS = 60_000;
+
+/** Why an existing lease of another worker was replaced: it ran out, or its owner is a process of this host that is gone. */
+export type TakeoverReason = 'expired' | 'owner-gone';
+
+export interface LeaseLog {
+  log?: Logger;
+  metrics?: Metrics;
+}
 
 export interface LeaseHolder {
   owner: string;
@@ -27,7 +40,7 @@ export interface LeaseHolder {
 }
 
 export type ClaimResult =
-  | { claimed: true; lease: UserLease; /** The expired lease of a crashed (or stalled) worker that this claim replaced. */ tookOver?: LeaseHolder }
+  | { claimed: true; lease: UserLease; /** The expired lease of a crashed (or stalled) worker that this claim replaced. */ tookOver?: LeaseHolder & { reason: TakeoverReason } }
   | { claimed: false; holder: LeaseHolder };
 
 /** A worker id unique per call: host, process and a random part (two runs in one process never share it). */
@@ -58,17 +71,33 @@ const num = (v: unknown): number | null => (v === null || v === undefined ? null
 
 export class UserLease {
   private constructor(private readonly db: Db, readonly address: string, readonly owner: string,
-    private readonly ttlMs: number, private readonly now: () => number) {}
+    private readonly ttlMs: number, private readonly now: () => number, private readonly logTo: LeaseLog = {}) {}
 
   /**
    * Claims `address` for `owner` for `ttlMs`. The user's row is created
    * ('pending') when it does not exist yet, so there is a row to lock.
    */
-  static async claim(db: Db, address: string, owner: string, ttlMs: number = DEFAULT_LEASE_MS, now: () => number = Date.now): Promise<ClaimResult> {
+  static async claim(db: Db, address: string, owner: string, ttlMs: number = DEFAULT_LEASE_MS, now: () => number = Date.now, logTo: LeaseLog = {}): Promise<ClaimResult> {
+    const r = await UserLease.#claim(db, address, owner, ttlMs, now, logTo);
+    const { log, metrics } = logTo;
+    if (log) {
+      const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+      if (!r.claimed) {
+        logEvent(log, 'migration.lease.busy', { address, owner, holder: r.holder.owner, holderExpires: iso(r.holder.expires) }, undefined, metrics);
+      } else if (r.tookOver) {
+        logEvent(log, 'migration.lease.takeover', { address, owner, previousOwner: r.tookOver.owner, previousExpires: iso(r.tookOver.expires), reason: r.tookOver.reason, leaseMs: ttlMs }, undefined, metrics);
+      } else {
+        logEvent(log, 'migration.lease.claimed', { address, owner, leaseMs: ttlMs }, undefined, metrics);
+      }
+    }
+    return r;
+  }
+
+  static async #claim(db: Db, address: string, owner: string, ttlMs: number, now: () => number, logTo: LeaseLog): Promise<ClaimResult> {
     const t = now();
     await db.insertInto('migration_users').values({ address, state: 'pending', updated_at: t })
       .onConflict((oc) => oc.column('address').doNothing()).execute();
-    const lease = new UserLease(db, address, owner, ttlMs, now);
+    const lease = new UserLease(db, address, owner, ttlMs, now, logTo);
     if (isPostgres(db)) {
       return db.transaction().execute(async (tx) => {
         const row = await tx.selectFrom('migration_users').select(['lease_owner', 'lease_expires'])
@@ -78,7 +107,8 @@ export class UserLease {
         const other = row.lease_owner !== null && row.lease_owner !== owner;
         if (other && expires !== null && expires >= t && !ownerIsDeadLocally(row.lease_owner!)) return { claimed: false, holder: { owner: row.lease_owner!, expires } };
         await tx.updateTable('migration_users').set({ lease_owner: owner, lease_expires: t + ttlMs }).where('address', '=', address).execute();
-        return other ? { claimed: true, lease, tookOver: { owner: row.lease_owner!, expires } } : { claimed: true, lease };
+        const reason: TakeoverReason = expires === null || expires < t ? 'expired' : 'owner-gone';
+        return other ? { claimed: true, lease, tookOver: { owner: row.lease_owner!, expires, reason } } : { claimed: true, lease };
       });
     }
     const before = await db.selectFrom('migration_users').select(['lease_owner', 'lease_expires']).where('address', '=', address).executeTakeFirst();
@@ -88,14 +118,14 @@ export class UserLease {
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) === 1) {
       const prev = before?.lease_owner ?? null;
-      return prev !== null && prev !== owner ? { claimed: true, lease, tookOver: { owner: prev, expires: num(before?.lease_expires) } } : { claimed: true, lease };
+      return prev !== null && prev !== owner ? { claimed: true, lease, tookOver: { owner: prev, expires: num(before?.lease_expires), reason: 'expired' } } : { claimed: true, lease };
     }
     const holder = await db.selectFrom('migration_users').select(['lease_owner', 'lease_expires']).where('address', '=', address).executeTakeFirst();
     if (holder?.lease_owner && ownerIsDeadLocally(holder.lease_owner)) {
       // Compare-and-swap on the dead owner: of two claimers only one wins.
       const took = await db.updateTable('migration_users').set({ lease_owner: owner, lease_expires: t + ttlMs })
         .where('address', '=', address).where('lease_owner', '=', holder.lease_owner).executeTakeFirst();
-      if (Number(took.numUpdatedRows) === 1) return { claimed: true, lease, tookOver: { owner: holder.lease_owner, expires: num(holder.lease_expires) } };
+      if (Number(took.numUpdatedRows) === 1) return { claimed: true, lease, tookOver: { owner: holder.lease_owner, expires: num(holder.lease_expires), reason: 'owner-gone' } };
     }
     return { claimed: false, holder: { owner: holder?.lease_owner ?? 'another node', expires: num(holder?.lease_expires) } };
   }
@@ -109,8 +139,10 @@ export class UserLease {
 
   /** Clears the lease if it is still ours. */
   async release(): Promise<void> {
-    await this.db.updateTable('migration_users').set({ lease_owner: null, lease_expires: null })
-      .where('address', '=', this.address).where('lease_owner', '=', this.owner).execute();
+    const res = await this.db.updateTable('migration_users').set({ lease_owner: null, lease_expires: null })
+      .where('address', '=', this.address).where('lease_owner', '=', this.owner).executeTakeFirst();
+    const { log, metrics } = this.logTo;
+    if (log && Number(res.numUpdatedRows) === 1) logEvent(log, 'migration.lease.released', { address: this.address, owner: this.owner }, undefined, metrics);
   }
 
   /**

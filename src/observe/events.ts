@@ -43,6 +43,10 @@ export const EVENTS = {
   'migration.message.refused': { level: 'warn', description: 'The target (or a local limit) refused a message; it is recorded and the pass goes on' },
   'migration.intent.resolved': { level: 'info', description: 'An APPEND left in flight by a crash was found (or not) on the target by content' },
   'migration.verify.difference': { level: 'warn', description: 'migrate verify found a missing, extra or different message' },
+  'migration.lease.claimed': { level: 'info', description: 'This worker claimed a user\'s migration lease (multi-node claiming; held for migration.leaseTime, renewed while copying)' },
+  'migration.lease.takeover': { level: 'warn', description: 'This worker took over a user\'s lease from another worker: it expired (crashed or stalled worker) or its owner is a process of this host that is gone (reason)' },
+  'migration.lease.released': { level: 'info', description: 'This worker released a user\'s migration lease at the end of its pass' },
+  'migration.lease.busy': { level: 'info', description: 'A user\'s lease is held by another live worker: the user is skipped by this run (busy, not failed)' },
   // directory sync (issue 5)
   'directory.sync.started': { level: 'info', description: 'A directory sync run started' },
   'directory.sync.finished': { level: 'info', description: 'A directory sync run finished; counts of adds, changes, deletes and conflicts' },

@@ -6,7 +6,9 @@
  * stdout with --json. `run` reports progress on stderr: a status line on a TTY,
  * JSON lines otherwise (and always with --json), so stdout keeps its one
  * document. Exit codes: 0 all users fine, 1 a user failed or differs, 3 a system
- * could not be reached, 2 bad usage.
+ * could not be reached, 2 bad usage. A user whose lease another node holds is
+ * skipped by `run` ("busy", status "busy" in JSON): not a failure (exit 0 when
+ * nothing else failed); the next run takes it.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -68,9 +70,29 @@ function depsFor(ctx: Context, db: EngineDeps['db'], onProgress?: EngineDeps['on
     ...(onProgress ? { onProgress } : {}), ...(batch > 0 ? { batchMessages: batch } : {}) };
 }
 
-function exitFor(results: { ok: boolean; error?: { unreachable: boolean } }[]): number {
-  if (results.some((r) => r.error?.unreachable)) return ExitCode.unreachable;
-  return results.every((r) => r.ok) ? ExitCode.ok : ExitCode.problemFound;
+function exitFor(results: { ok: boolean; busy?: unknown; error?: { unreachable: boolean } }[]): number {
+  const counted = results.filter((r) => r.busy === undefined);
+  if (counted.some((r) => r.error?.unreachable)) return ExitCode.unreachable;
+  return counted.every((r) => r.ok) ? ExitCode.ok : ExitCode.problemFound;
+}
+
+/** A user's outcome in `migrate run`: busy (another node holds its lease: skipped, not failed), ok, or failed. */
+export type RunStatus = 'ok' | 'failed' | 'busy';
+
+export function runStatus(r: Pick<UserPassReport, 'ok' | 'busy'>): RunStatus {
+  return r.busy ? 'busy' : r.ok ? 'ok' : 'failed';
+}
+
+/** The report as `migrate run --json` prints it: with its status; a busy user carries `busy`, not an error. */
+export function runJson(r: UserPassReport): UserPassReport & { status: RunStatus } {
+  if (!r.busy) return { status: runStatus(r), ...r };
+  const { error: _busyError, ...rest } = r;
+  return { status: 'busy', ...rest };
+}
+
+/** "busy (held by NODE until TIME), skipped" */
+export function busyText(busy: NonNullable<UserPassReport['busy']>): string {
+  return `busy (held by ${busy.owner}${busy.expires ? ` until ${busy.expires}` : ''}), skipped`;
 }
 
 const mb = (n: number): string => `${(n / 1048576).toFixed(1)} MB`;
@@ -87,7 +109,10 @@ export function progressReporter(json: boolean, out: ProgressStream = process.st
   return {
     onProgress: (e) => {
       const { report: _r, ...rest } = e as ProgressEvent & { report?: unknown };
-      out.write(`${JSON.stringify({ ...rest, ...(e.type === 'user-end' ? { totals: e.report.totals, error: e.report.error } : {}), at: new Date().toISOString() })}\n`);
+      const end = e.type === 'user-end'
+        ? { status: runStatus(e.report), totals: e.report.totals, ...(e.report.busy ? { busy: e.report.busy } : { error: e.report.error }) }
+        : {};
+      out.write(`${JSON.stringify({ ...rest, ...end, at: new Date().toISOString() })}\n`);
     },
     finish: () => undefined,
   };
@@ -100,9 +125,13 @@ export function statusTable(rows: string[][]): string {
   return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd()).join('\n');
 }
 
-function runText(reports: UserPassReport[]): string {
+export function runText(reports: UserPassReport[]): string {
   const lines: string[] = [];
   for (const r of reports) {
+    if (r.busy) {
+      lines.push(`busy   ${r.address}: ${busyText(r.busy)}`);
+      continue;
+    }
     const t = r.totals;
     lines.push(`${r.ok ? 'ok    ' : 'FAILED'} ${r.address}${r.dryRun ? ' (dry run: would copy)' : ''}: ${t.seen} to copy, ${t.appended} appended (${mb(t.appendedBytes)}), `
       + `${t.matched} found on the target, ${t.flagsUpdated} flag updates, ${t.deletedOnTarget} deleted on target, ${t.skippedDeleted} \\Deleted skipped`);
@@ -164,7 +193,9 @@ export function registerMigrate(program: Command): void {
         const reports = await migrateUsers(deps, plan.run, { concurrency: opts.concurrency ?? deps.migration.concurrency, dryRun: opts.dryRun === true });
         await plan.after();
         progress.finish();
-        if (opts.json) printJson({ ok: reports.every((r) => r.ok), users: reports, skippedCutOver: plan.skipped });
+        if (opts.json) {
+          printJson({ ok: reports.every((r) => r.ok), users: reports.map(runJson), skippedCutOver: plan.skipped, skippedBusy: reports.filter((r) => r.busy).map((r) => r.address) });
+        }
         else printText(runText(reports) + (plan.skipped.length ? `\nskipped (cut over): ${plan.skipped.join(', ')}` : ''));
         process.exitCode = exitFor(reports);
       });
