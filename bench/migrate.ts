@@ -60,10 +60,12 @@ async function child(a: ChildArgs): Promise<void> {
   const store = await openStore({ sqlite: a.store });
   try {
     const batch = Number.parseInt(process.env.MAILBRIDGE_MIGRATION_BATCH ?? '', 10);
+    const appenders = Number.parseInt(process.env.MAILBRIDGE_APPEND_CONNECTIONS ?? '', 10);
     const deps = {
       migration: { from: 'legacy', to: 'cloud', concurrency: a.concurrency, deleteOnTarget: false, skipDeleted: true },
       source: systemOf(lab.dovecot.legacy), target: systemOf(lab.dovecot.cloud), db: store.db, log: silentLogger(),
       ...(batch > 0 ? { batchMessages: batch } : {}),
+      ...(appenders > 0 ? { appendConnections: appenders } : {}),
     };
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();

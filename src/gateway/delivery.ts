@@ -66,6 +66,8 @@ function decodeOrcpt(orcpt: string): string {
   return `${orcpt.slice(0, semi)};${xtextDecode(orcpt.slice(semi + 1)) ?? orcpt.slice(semi + 1)}`;
 }
 
+const HOLD_REFRESH_MS = 100;
+
 const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim().slice(0, 500);
 
 export class DeliveryEngine {
@@ -79,6 +81,12 @@ export class DeliveryEngine {
   readonly #tasks = new Set<Promise<void>>();
   /** Recipient addresses (lower case) with a delivery in flight, for the hold acknowledgement. */
   readonly #sending = new Map<string, number>();
+  /** Messages queued since the last tick: taken without scanning the whole queue. */
+  readonly #fresh = new Set<string>();
+  /** The next tick scans the whole queue (start, queue commands, in-flight limit reached). */
+  #fullScan = true;
+  #lastFullScan = -Infinity;
+  #lastHoldRefresh = -Infinity;
 
   constructor(private readonly opts: DeliveryOptions, private readonly deps: DeliveryDeps) {
     this.#now = opts.now ?? Date.now;
@@ -89,9 +97,17 @@ export class DeliveryEngine {
     this.wake();
   }
 
-  /** Scan now (a message was queued or a command changed the queue). */
-  wake(): void {
+  /**
+   * Work now. With the id of a message just queued, only that message is
+   * looked at (a whole-queue scan per arriving message cost O(queue) each:
+   * with a backlog of 50,000 held by a dead backend, that was most of the CPU);
+   * without, the whole queue is scanned (a command changed it). Retries are
+   * found by the scan every tickMs.
+   */
+  wake(id?: string): void {
     if (this.#stopped) return;
+    if (id === undefined) this.#fullScan = true;
+    else this.#fresh.add(id);
     if (this.#running) {
       this.#again = true;
       return;
@@ -117,11 +133,32 @@ export class DeliveryEngine {
     this.#running = true;
     try {
       if (this.deps.beforeTick) await this.deps.beforeTick();
-      if (this.deps.holds) await this.deps.holds.refresh((held) => [...this.#sending.keys()].some(held));
       const now = this.#now();
+      const full = this.#fullScan || now - this.#lastFullScan >= (this.opts.tickMs ?? 1000);
+      // Hold changes are read on every full scan and at most every 100 ms in between: a cutover
+      // waits for our acknowledgement, which is only given after a refresh with nothing held in flight.
+      if (this.deps.holds && (full || now - this.#lastHoldRefresh >= HOLD_REFRESH_MS)) {
+        this.#lastHoldRefresh = now;
+        await this.deps.holds.refresh((held) => [...this.#sending.keys()].some(held));
+      }
       const max = this.opts.maxInFlight ?? 200;
-      for (const m of this.deps.spool.list()) {
-        if (this.#inFlight.size >= max) break;
+      let candidates: Iterable<QueuedMessage>;
+      if (full) {
+        this.#fullScan = false;
+        this.#lastFullScan = now;
+        this.#fresh.clear();
+        candidates = this.deps.spool.list();
+      } else {
+        const ids = [...this.#fresh];
+        this.#fresh.clear();
+        candidates = ids.flatMap((id) => this.deps.spool.get(id) ?? []);
+      }
+      for (const m of candidates) {
+        if (this.#inFlight.size >= max) {
+          // The rest waits for a free slot: a whole scan when one frees up.
+          this.#fullScan = true;
+          break;
+        }
         if (m.held || this.#inFlight.has(m.id)) continue;
         if (!this.#needsWork(m, now)) continue;
         this.#inFlight.add(m.id);
@@ -129,7 +166,8 @@ export class DeliveryEngine {
           .finally(() => {
             this.#inFlight.delete(m.id);
             this.#tasks.delete(task);
-            this.wake();
+            // Only when the in-flight limit left work behind; a retry waits for its time.
+            if (this.#fullScan) this.wake();
           });
         this.#tasks.add(task);
       }
@@ -354,6 +392,7 @@ export class DeliveryEngine {
       return;
     }
     const dsn = await this.deps.spool.enqueue(n.envelope, n.body);
+    this.wake(dsn.id);
     this.deps.metrics.dsns.inc({ kind });
     logEvent(this.deps.log, 'gateway.dsn.queued', { queueId: m.id, dsnId: dsn.id, kind, recipients: rcpts.length });
     this.deps.track({ queueId: m.id, messageId: m.envelope.messageId, sender: m.envelope.from, recipient: m.envelope.from, event: `dsn-${kind}`, detail: `queued as ${dsn.id}` });

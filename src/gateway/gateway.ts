@@ -140,7 +140,7 @@ export class Gateway {
             for (const r of m.envelope.recipients) {
               track({ queueId: m.id, messageId: m.envelope.messageId, sender: m.envelope.from, recipient: r.address, event: 'received', detail: `from ${m.envelope.source.ip ?? '?'} size ${m.size}` });
             }
-            engine.wake();
+            engine.wake(m.id);
           },
         },
       );
@@ -209,7 +209,7 @@ export class Gateway {
       const m = await this.spool.enqueue(p.envelope, p.body);
       logEvent(this.opts.log, 'gateway.pickup.queued', { queueId: m.id, file });
       for (const r of m.envelope.recipients) this.opts.tracker?.track({ queueId: m.id, messageId: m.envelope.messageId, sender: m.envelope.from, recipient: r.address, event: 'received', detail: `pickup ${file}` });
-      this.engine.wake();
+      this.engine.wake(m.id);
     }, (file, reason) => logEvent(this.opts.log, 'gateway.pickup.failed', { file, reason }));
   }
 

@@ -141,3 +141,24 @@ test('pickup folder: X-Sender / X-Receiver make the envelope and are removed', a
   assert.match(body, /Subject: from a file\r\n\r\nbody\r\n$/);
   assert.equal(existsSync(join(dir, 'one.eml')), false);
 });
+
+test('a backlog does not make every arriving message scan the whole queue: a new message is taken by its id', async (t) => {
+  const port = await freePort(); // nothing listens: every attempt defers
+  const g = await startGateway(t, {
+    people: PEOPLE, systems: { legacy: smtpSystem(port) }, tickMs: 600_000,
+    gateway: { retry: { schedule: [600_000], maxAge: 86_400_000, warnAfter: 86_400_000 } },
+  });
+  const env = { from: 'a@example.org', recipients: [{ address: 'ann@example.com' }], bodyType: '7bit' as const, smtputf8: false, source: { kind: 'smtp' as const, ip: '127.0.0.1' } };
+  for (let i = 0; i < 500; i++) await g.gw.spool.enqueue(env, Buffer.from(`Subject: backlog ${i}\r\n\r\nx\r\n`));
+  g.gw.engine.wake(); // one whole scan takes the backlog: 500 deferred attempts
+  await until('the backlog to be tried once', () => g.gw.spool.list().every((m) => m.recipients[0]!.attempts >= 1), t);
+  const spool = g.gw.spool;
+  const list = spool.list.bind(spool);
+  let scans = 0;
+  spool.list = () => { scans++; return list(); };
+  t.after(() => { spool.list = list; });
+  const ids: string[] = [];
+  for (let i = 0; i < 20; i++) ids.push(/queued as (\S+)/.exec(await sendRaw(g.port, 'a@example.org', ['ann@example.com'], MSG(`new${i}`)))![1]!);
+  await until('each new message to be tried', () => ids.every((id) => (spool.get(id)?.recipients[0]!.attempts ?? 0) >= 1), t);
+  assert.equal(scans, 0, 'new messages were found without scanning the 500 queued');
+});
