@@ -18,7 +18,8 @@
  */
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { PostgresAdapter, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
+import { isPostgres } from '../store/index.js';
 import type { Database } from '../store/index.js';
 import { logEvent, type Logger, type Metrics } from '../observe/index.js';
 
@@ -63,9 +64,6 @@ export function ownerIsDeadLocally(owner: string): boolean {
   }
 }
 
-function isPostgres(db: Db): boolean {
-  return db.getExecutor().adapter instanceof PostgresAdapter;
-}
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 

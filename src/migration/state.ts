@@ -1,11 +1,12 @@
 /**
  * The engine's state in the store (tables of migration 003-migration): per user
  * the pass state, per user+folder UIDVALIDITY and the highest UID done, per
- * message the source UID -> target UID map. Dialect-neutral Kysely, except the
- * bulk message write (one statement per dialect, see writeMessages).
+ * message the source UID -> target UID map. Dialect-neutral Kysely; the bulk
+ * message write goes through store/bulk.ts.
  */
-import { PostgresAdapter, sql, type Kysely, type Selectable } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import type { Database, MigrationFoldersTable, MigrationMessagesTable, MigrationUsersTable } from '../store/index.js';
+import { bulkInsert, upsertOn, type BulkColumn } from '../store/index.js';
 
 export type FolderRow = Selectable<MigrationFoldersTable>;
 export type MessageRow = Selectable<MigrationMessagesTable>;
@@ -26,12 +27,13 @@ export interface MessageWrite {
 
 type Db = Kysely<Database>;
 
-function isPostgres(db: Db): boolean {
-  return db.getExecutor().adapter instanceof PostgresAdapter;
-}
-
-const UPSERT_SET = sql.raw(['state', 'size', 'target_uid', 'sha256', 'content_key', 'flags', 'detail', 'updated_at']
-  .map((c) => `${c} = excluded.${c}`).join(', '));
+const MESSAGE_COLUMNS: BulkColumn[] = [
+  { name: 'address', type: 'text' }, { name: 'source_folder', type: 'text' }, { name: 'source_uid', type: 'bigint' },
+  { name: 'state', type: 'text' }, { name: 'size', type: 'bigint' }, { name: 'target_uid', type: 'bigint' },
+  { name: 'sha256', type: 'text' }, { name: 'content_key', type: 'text' }, { name: 'flags', type: 'text' },
+  { name: 'detail', type: 'text' }, { name: 'updated_at', type: 'bigint' },
+];
+const MESSAGE_UPSERT = upsertOn(['address', 'source_folder', 'source_uid'], MESSAGE_COLUMNS);
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
@@ -72,32 +74,16 @@ export class MigrationState {
 
   /**
    * Writes rows in one transaction (a batch's intents before its APPENDs, its
-   * results after). The rows travel as one JSON array parameter that the
-   * database unpacks itself (json_each / jsonb_array_elements): one short SQL
-   * text, prepared once, instead of a query builder compiling a 50-row VALUES
-   * list twice per batch, which was a quarter of the engine's CPU when 8
-   * mailboxes copy at once (bench/migrate profile).
+   * results after), as one JSON parameter per 1,000 rows (store/bulk.ts): the
+   * query builder's compiling of 50-row VALUES lists twice per batch was a
+   * quarter of the engine's CPU when 8 mailboxes copy at once (bench/migrate).
    */
   async writeMessages(address: string, source: string, rows: readonly MessageWrite[]): Promise<void> {
     if (rows.length === 0) return;
     const now = this.now();
-    const tuples = rows.map((r) => [r.uid, r.state, r.size, r.targetUid ?? null, r.sha256 ?? null, r.key ?? null,
-      JSON.stringify(r.flags ?? []), r.detail ?? null]);
-    const pg = isPostgres(this.db);
-    await this.db.transaction().execute(async (tx) => {
-      for (let i = 0; i < tuples.length; i += 1000) {
-        const json = JSON.stringify(tuples.slice(i, i + 1000));
-        await (pg ? sql`
-          INSERT INTO migration_messages (address, source_folder, source_uid, state, size, target_uid, sha256, content_key, flags, detail, updated_at)
-          SELECT ${address}, ${source}, (j.v->>0)::bigint, j.v->>1, (j.v->>2)::bigint, (j.v->>3)::bigint, j.v->>4, j.v->>5, j.v->>6, j.v->>7, ${now}::bigint
-          FROM jsonb_array_elements(${json}::jsonb) AS j(v)
-          ON CONFLICT (address, source_folder, source_uid) DO UPDATE SET ${UPSERT_SET}` : sql`
-          INSERT INTO migration_messages (address, source_folder, source_uid, state, size, target_uid, sha256, content_key, flags, detail, updated_at)
-          SELECT ${address}, ${source}, j.value->>0, j.value->>1, j.value->>2, j.value->>3, j.value->>4, j.value->>5, j.value->>6, j.value->>7, ${now}
-          FROM json_each(${json}) AS j WHERE true
-          ON CONFLICT (address, source_folder, source_uid) DO UPDATE SET ${UPSERT_SET}`).execute(tx);
-      }
-    });
+    const tuples = rows.map((r) => [address, source, r.uid, r.state, r.size, r.targetUid ?? null, r.sha256 ?? null, r.key ?? null,
+      JSON.stringify(r.flags ?? []), r.detail ?? null, now]);
+    await this.db.transaction().execute((tx) => bulkInsert(tx, 'migration_messages', MESSAGE_COLUMNS, tuples, MESSAGE_UPSERT));
   }
 
   async setFlags(address: string, source: string, uid: number, flags: readonly string[]): Promise<void> {
@@ -147,6 +133,24 @@ export class MigrationState {
       .innerJoin('migration_folders as f', (j) => j.onRef('f.address', '=', 'm.address').onRef('f.source_folder', '=', 'm.source_folder'))
       .select('m.target_uid').where('m.address', '=', address).where('f.target_folder', '=', target)
       .where('m.target_uid', 'is not', null).execute();
+    return new Set(rows.map((r) => num(r.target_uid)));
+  }
+
+  /** The highest target UID taken in `target` by any source folder of this user (0 when none): one row, not a set. */
+  async maxClaimedTargetUid(address: string, target: string): Promise<number> {
+    const r = await this.db.selectFrom('migration_messages as m')
+      .innerJoin('migration_folders as f', (j) => j.onRef('f.address', '=', 'm.address').onRef('f.source_folder', '=', 'm.source_folder'))
+      .select((eb) => eb.fn.max('m.target_uid').as('top')).where('m.address', '=', address).where('f.target_folder', '=', target)
+      .executeTakeFirst();
+    return num(r?.top);
+  }
+
+  /** Target UIDs in [lo, hi] already taken in `target`: claimedTargetUids one window at a time. */
+  async claimedTargetUidsIn(address: string, target: string, lo: number, hi: number): Promise<Set<number>> {
+    const rows = await this.db.selectFrom('migration_messages as m')
+      .innerJoin('migration_folders as f', (j) => j.onRef('f.address', '=', 'm.address').onRef('f.source_folder', '=', 'm.source_folder'))
+      .select('m.target_uid').where('m.address', '=', address).where('f.target_folder', '=', target)
+      .where('m.target_uid', '>=', lo).where('m.target_uid', '<=', hi).execute();
     return new Set(rows.map((r) => num(r.target_uid)));
   }
 
