@@ -17,12 +17,19 @@
  * store: an A/B under the same load. `--no-floor` skips the floor (its ldapadd
  * is most of the bench's time).
  *
+ * `--keep DIR` keeps the bench folder (slapd's database, the store) in DIR
+ * instead of a temporary folder: the first run with a new DIR loads the people
+ * and makes the full sync as usual and leaves DIR behind; a later run with the
+ * same DIR restarts slapd on it and goes straight to the incremental rounds
+ * (no load, no floor, no full sync: minutes at 100,000 people). `--people`
+ * must match the kept folder's.
+ *
  * Each mailbridge run is a child process of its own (`--child`), so its peak
  * RSS is the sync's and not this driver's LDIF buffers; `--profile DIR` runs
  * the children with `--cpu-prof` into DIR.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -30,7 +37,7 @@ import { runBenchChild } from './lib/child.js';
 import { parseConfig } from '../src/config/index.js';
 import { runDirectorySync } from '../src/directory/index.js';
 import { silentLogger } from '../src/observe/index.js';
-import { preloadSlapd } from './lib/slapd-preload.js';
+import { preloadSlapd, restartSlapd } from './lib/slapd-preload.js';
 import { openStore } from '../src/store/index.js';
 import {
   labDir, ldapAddLdif, ldapClient, peopleLdif, startSlapd, stopPid, type LabPerson, type LabSystem, type LdapInfo,
@@ -49,6 +56,8 @@ interface ChildResult {
   reads?: Record<string, { mode: string; people: number; contacts: number }>;
   /** Wall ms per phase of the run. */
   timings?: Record<string, number>;
+  /** Scoped runs: addresses and entries re-unified. */
+  scoped?: { addresses: number; entries: number };
 }
 
 function argValue(name: string): string | undefined {
@@ -80,6 +89,7 @@ async function child(configFile: string): Promise<void> {
         directoryWrites: r.writes.directory, storeWrites: r.writes.store,
       },
       timings: r.timings,
+      ...(r.scoped ? { scoped: r.scoped } : {}),
       reads: Object.fromEntries(Object.entries(r.reads).map(([s, x]) => [s, { mode: x.mode, people: x.people, contacts: x.contacts }])),
     };
     if (r.errors.length > 0) console.error(`first errors: ${JSON.stringify(r.errors.slice(0, 3))}`);
@@ -212,6 +222,9 @@ function configYaml(info: LdapInfo, dbFile: string, people: number): string {
     `directory: { deleteThreshold: ${Math.max(500, people)} }`, ''].join('\n');
 }
 
+/** What a kept bench folder (--keep) holds, in DIR/kept.json. */
+interface Kept { perSystem: number; info: LdapInfo; round: number }
+
 const mb = (n: number) => `${n.toFixed(0)} MB`;
 const f2 = (n: number) => n.toFixed(2);
 
@@ -220,14 +233,24 @@ async function main(): Promise<void> {
   const changes = Number(argValue('--changes') ?? Math.min(1000, total));
   const profileDir = argValue('--profile');
   const perSystem = Math.floor(total / 2);
-  const dir = mkdtempSync(join(tmpdir(), 'mb-bench-dir-'));
+  const keep = argValue('--keep');
+  const keptFile = keep ? join(resolve(keep), 'kept.json') : undefined;
+  const kept = keptFile && existsSync(keptFile) ? JSON.parse(readFileSync(keptFile, 'utf8')) as Kept : undefined;
+  if (kept && kept.perSystem !== perSystem) throw new Error(`--keep ${keep} holds ${kept.perSystem * 2} people, not ${perSystem * 2}: pass --people ${kept.perSystem * 2}`);
+  let dir: string;
+  if (keep) {
+    dir = resolve(keep);
+    mkdirSync(dir, { recursive: true });
+  } else {
+    dir = mkdtempSync(join(tmpdir(), 'mb-bench-dir-'));
+  }
   // slapd and slapadd run as the lab user, who must be able to enter the folder.
   chmodSync(dir, 0o755);
   labDir(dir);
   let pid: number | undefined;
   const stop = async () => { if (pid !== undefined) { const p = pid; pid = undefined; await stopPid(p); } };
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(sig, () => { void stop().finally(() => { rmSync(dir, { recursive: true, force: true }); process.exit(130); }); });
+    process.once(sig, () => { void stop().finally(() => { if (!keep) rmSync(dir, { recursive: true, force: true }); process.exit(130); }); });
   }
   const lines: string[] = [];
   const say = (s: string) => { lines.push(s); console.log(s); };
@@ -237,45 +260,59 @@ async function main(): Promise<void> {
 
     // ---- setup (not a figure)
     let t0 = performance.now();
-    const { info, server } = await startSlapd(dir);
-    pid = server.pid;
     const people = new Map<LabSystem, LabPerson[]>(SYSTEMS.map((s) => [s, Array.from({ length: perSystem }, (_, i) => person(s, i))]));
-    const tStart = secs(t0);
-    t0 = performance.now();
-    pid = undefined; // preloadSlapd stops it
-    pid = (await preloadSlapd(dir, info, server, SYSTEMS.map((s) => peopleLdif(info, s, people.get(s)!)).join('\n'))).pid;
-    say(`setup: slapd started in ${f2(tStart)} s; ${perSystem * 2} people loaded offline (slapadd -q, restart) in ${f2(secs(t0))} s`);
-
-    // ---- floor: ldapsearch of the people + ldapadd of the same contacts into a fresh OU
-    let floor = Number.NaN;
-    if (!process.argv.includes('--no-floor')) {
-      const floorOu = `ou=floor-contacts,${info.suffix}`;
-      ldapAddLdif(info, `dn: ${floorOu}\nobjectClass: organizationalUnit\nou: floor-contacts\n`);
-      const ldifFile = join(dir, 'floor-contacts.ldif');
-      writeFileSync(ldifFile, contactsLdif(people, floorOu));
-      const search = await ldapSearchFloor(info);
-      const add = await run('ldapadd', [...ldapArgs(info), '-f', ldifFile]);
-      floor = search + add;
-      say(`floor: ldapsearch (paged) of both people OUs ${f2(search)} s + ldapadd of ${perSystem * 2} contacts ${f2(add)} s = ${f2(floor)} s`);
-    }
-
-    // ---- mailbridge: first full sync
     const cfgFile = join(dir, 'mailbridge.yaml');
-    writeFileSync(cfgFile, configYaml(info, join(dir, 'mb.db'), total));
-    const full = await runChild(cfgFile, profileDir);
-    const written = (await countUnder(info, info.systems.legacy.contactsDn)) + (await countUnder(info, info.systems.cloud.contactsDn));
-    say(`mailbridge full sync: ${f2(full.seconds)} s (process ${f2(full.wallSeconds)} s), status ${full.status}, peak RSS ${mb(full.maxRssMb)}; ` +
-      `read ${full.counts.peopleRead} people, contacts added ${full.counts.contactsAdded}, directory writes ${full.counts.directoryWrites}, ` +
-      `store writes ${full.counts.storeWrites}, errors ${full.counts.errors}; contacts now in slapd ${written}`);
-    say(`  contact shape check: ${await checkShape(info, people.get('legacy')![1]!, 'legacy')}`);
-    if (Number.isFinite(floor)) say(`ratio full sync / floor: ${f2(full.seconds / floor)} (aim <= 1.5)`);
+    let round = 0;
+    let info: LdapInfo;
+    let full: (ChildResult & { wallSeconds: number }) | undefined;
+    if (kept) {
+      // The same port: the server URL is part of the source's fingerprint, a new one would make the run read everything.
+      info = kept.info;
+      pid = (await restartSlapd(dir, info, join(dir, 'ldap', 'slapd.log'))).pid;
+      writeFileSync(cfgFile, configYaml(info, join(dir, 'mb.db'), total));
+      round = kept.round;
+      say(`setup: kept folder ${dir} (${perSystem * 2} people, synced, ${round} rounds done): slapd restarted in ${f2(secs(t0))} s; no load, floor or full sync`);
+    } else {
+      const started = await startSlapd(dir);
+      info = started.info;
+      const server = started.server;
+      pid = server.pid;
+      const tStart = secs(t0);
+      t0 = performance.now();
+      pid = undefined; // preloadSlapd stops it
+      pid = (await preloadSlapd(dir, info, server, SYSTEMS.map((s) => peopleLdif(info, s, people.get(s)!)).join('\n'))).pid;
+      say(`setup: slapd started in ${f2(tStart)} s; ${perSystem * 2} people loaded offline (slapadd -q, restart) in ${f2(secs(t0))} s`);
+
+      // ---- floor: ldapsearch of the people + ldapadd of the same contacts into a fresh OU
+      let floor = Number.NaN;
+      if (!process.argv.includes('--no-floor')) {
+        const floorOu = `ou=floor-contacts,${info.suffix}`;
+        ldapAddLdif(info, `dn: ${floorOu}\nobjectClass: organizationalUnit\nou: floor-contacts\n`);
+        const ldifFile = join(dir, 'floor-contacts.ldif');
+        writeFileSync(ldifFile, contactsLdif(people, floorOu));
+        const search = await ldapSearchFloor(info);
+        const add = await run('ldapadd', [...ldapArgs(info), '-f', ldifFile]);
+        floor = search + add;
+        say(`floor: ldapsearch (paged) of both people OUs ${f2(search)} s + ldapadd of ${perSystem * 2} contacts ${f2(add)} s = ${f2(floor)} s`);
+      }
+
+      // ---- mailbridge: first full sync
+      writeFileSync(cfgFile, configYaml(info, join(dir, 'mb.db'), total));
+      full = await runChild(cfgFile, profileDir);
+      const written = (await countUnder(info, info.systems.legacy.contactsDn)) + (await countUnder(info, info.systems.cloud.contactsDn));
+      say(`mailbridge full sync: ${f2(full.seconds)} s (process ${f2(full.wallSeconds)} s), status ${full.status}, peak RSS ${mb(full.maxRssMb)}; ` +
+        `read ${full.counts.peopleRead} people, contacts added ${full.counts.contactsAdded}, directory writes ${full.counts.directoryWrites}, ` +
+        `store writes ${full.counts.storeWrites}, errors ${full.counts.errors}; contacts now in slapd ${written}`);
+      say(`  contact shape check: ${await checkShape(info, people.get('legacy')![1]!, 'legacy')}`);
+      if (Number.isFinite(floor)) say(`ratio full sync / floor: ${f2(full.seconds / floor)} (aim <= 1.5)`);
+      if (keptFile) writeFileSync(keptFile, JSON.stringify({ perSystem, info, round } satisfies Kept));
+    }
 
     // ---- incremental: `changes` people modified, then a sync; per round, per tree when comparing
     const rounds = Number(argValue('--rounds') ?? 1);
     const compare = argValue('--compare');
     const trees: [string, string][] = compare ? [['other', pathToFileURL(resolve(compare)).href], ['this', import.meta.url]] : [['this', import.meta.url]];
     const incs: [string, ChildResult][] = [];
-    let round = 0;
     for (let r = 0; r < rounds; r++) {
       for (const [tree, script] of trees) {
         round++;
@@ -283,6 +320,7 @@ async function main(): Promise<void> {
         execFileSync('ldapmodify', ldapArgs(info), { input: changesLdif(info, people, changes, round), stdio: ['pipe', 'ignore', 'pipe'] });
         say(`setup: ${changes} people modified with ldapmodify in ${f2(secs(t0))} s`);
         const inc = await runChild(cfgFile, profileDir, script);
+        if (keptFile) writeFileSync(keptFile, JSON.stringify({ perSystem, info, round } satisfies Kept));
         const label = compare ? `${tree} tree, round ${r + 1}` : `round ${r + 1}`;
         incs.push([label, inc]);
         say(`mailbridge incremental sync (${changes} changes; ${label}): ${f2(inc.seconds)} s (process ${f2(inc.wallSeconds)} s), status ${inc.status}, peak RSS ${mb(inc.maxRssMb)}; ` +
@@ -292,9 +330,10 @@ async function main(): Promise<void> {
           say(`  reads: ${Object.entries(inc.reads).map(([s, x]) => `${s} ${x.mode}, ${x.people} entries + ${x.contacts} contacts read whole`).join('; ')}`);
         }
         if (inc.timings) say(`  phases (ms): ${Object.entries(inc.timings).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+        say(`  unify: ${inc.scoped ? `scoped, ${inc.scoped.addresses} addresses / ${inc.scoped.entries} entries re-unified` : 'everyone'}`);
       }
     }
-    if (full.timings) say(`  full phases (ms): ${Object.entries(full.timings).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    if (full?.timings) say(`  full phases (ms): ${Object.entries(full.timings).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     for (const [tree] of trees) {
       const mine = incs.filter(([label]) => !compare || label.startsWith(tree)).map(([, r]) => r.seconds).sort((x, y) => x - y);
       if (mine.length > 1) say(`incremental ${compare ? `${tree} tree ` : ''}over ${mine.length} rounds: median ${f2(mine[Math.floor((mine.length - 1) / 2)]!)} s, min ${f2(mine[0]!)} s, max ${f2(mine.at(-1)!)} s`);
@@ -303,7 +342,7 @@ async function main(): Promise<void> {
     say(`slapd data.mdb at the end: ${mb(db.blocks * 512 / 1048576)} used; load average at end ${(await import('node:os')).loadavg().map(f2).join(' ')}`);
   } finally {
     await stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 

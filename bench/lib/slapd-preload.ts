@@ -31,8 +31,19 @@ export async function preloadSlapd(dir: string, info: LdapInfo, server: ServerRe
     const e = err as { stderr?: Buffer; message: string };
     throw new Error(`slapadd of the preload failed: ${e.stderr?.toString() ?? e.message}`, { cause: err });
   }
-  const child = spawnServer({ name: 'slapd', command: SLAPD, logFile: server.logFile, args: ['-d', 'stats', '-h', `${info.url}/`, '-f', conf] });
-  const again: ServerRecord = { name: 'slapd', pid: child.pid, logFile: server.logFile };
+  return restartSlapd(dir, info, server.logFile);
+}
+
+/**
+ * Starts slapd again on the database startSlapd made in `dir` (after a
+ * preload, or a kept bench folder reused by a later run), listening on
+ * info.url; resolves once it answers a bind.
+ */
+export async function restartSlapd(dir: string, info: LdapInfo, logFile: string): Promise<ServerRecord> {
+  const conf = join(dir, 'ldap', 'slapd.conf');
+  const server = { logFile };
+  const child = spawnServer({ name: 'slapd', command: SLAPD, logFile, args: ['-d', 'stats', '-h', `${info.url}/`, '-f', conf] });
+  const again: ServerRecord = { name: 'slapd', pid: child.pid, logFile };
   const deadline = Date.now() + 60_000;
   while (isAlive(again.pid)) {
     try {

@@ -40,6 +40,7 @@ const FETCH_MIN = 2000;
 const FETCH_FRACTION = 0.1;
 
 const tooMany = (fetch: number, listed: number): boolean => fetch > Math.max(FETCH_MIN, listed * FETCH_FRACTION);
+export const tooManyChanged = tooMany;
 
 export function sourceFingerprint(ldap: LdapEndpoint, map: AttributeMap, excludeUnder: readonly string[]): string {
   const what = [READ_FORMAT, ldap.url, ldap.flavor, ldap.baseDn, ldap.filter, ldap.contactsDn ?? null, map, [...excludeUnder].sort()];
@@ -73,7 +74,9 @@ const CSN = /^\d{14}\.\d{6}Z#[0-9a-f]+#[0-9a-f]+#[0-9a-f]+$/i;
  * carries. An entry without it lists without a mark and is read whole, so the
  * narrowing never hides a change. Undefined: the map's attributes.
  */
-export function markAttributes(map: AttributeMap, system: string, state: LoadedState): readonly string[] | undefined {
+export function markAttributes(
+  map: AttributeMap, system: string, state: { entries: ReadonlyMap<string, { system: string; changeMark: string | null }> },
+): readonly string[] | undefined {
   const attrs = map.changeMark ?? [];
   if (attrs.length < 2 || attrs[0]!.toLowerCase() !== 'entrycsn') return undefined;
   let marks = 0;
@@ -119,6 +122,14 @@ export function skippedState(skipped: readonly SkippedEntry[]): SourceState['ski
 
 export const sameSkipped = (a: SourceState['skipped'], b: SourceState['skipped']): boolean => JSON.stringify(a) === JSON.stringify(b);
 
+export interface IncrementalContacts {
+  contacts: ExistingContact[];
+  /** Contacts read whole. */
+  fetched: number;
+  /** Addresses of store rows whose contact is no longer listed (deleted by hand, or renamed). */
+  missing: string[];
+}
+
 /**
  * One system's contacts container from a names-only listing: our contacts
  * known to the store are trusted (address from the row, values unread), our
@@ -127,18 +138,21 @@ export const sameSkipped = (a: SourceState['skipped'], b: SourceState['skipped']
  */
 export async function readContactsIncremental(
   dir: LdapDirectory, system: string, rows: ReadonlyMap<string, StoredContactLite>,
-): Promise<{ contacts: ExistingContact[]; fetched: number } | null> {
+): Promise<IncrementalContacts | null> {
   const { ours, foreign } = await dir.listContacts();
   const byDn = new Map<string, StoredContactLite>();
   for (const r of rows.values()) if (r.system === system) byDn.set(normalizeEntryDn(r.dn) ?? r.dn, r);
   const contacts: ExistingContact[] = [...foreign];
   const unknown: string[] = [];
   for (const dn of ours) {
-    const row = byDn.get(normalizeEntryDn(dn) ?? dn);
-    if (row) contacts.push({ system, dn, address: row.address, ours: true, markerSource: row.sourceSystem ?? null, values: {}, trusted: true });
-    else unknown.push(dn);
+    const id = normalizeEntryDn(dn) ?? dn;
+    const row = byDn.get(id);
+    if (row) {
+      contacts.push({ system, dn, address: row.address, ours: true, markerSource: row.sourceSystem ?? null, values: {}, trusted: true });
+      byDn.delete(id);
+    } else unknown.push(dn);
   }
   if (tooMany(unknown.length, ours.length)) return null;
   contacts.push(...await dir.readContactsByDn(unknown));
-  return { contacts, fetched: foreign.length + unknown.length };
+  return { contacts, fetched: foreign.length + unknown.length, missing: [...byDn.values()].map((r) => r.address) };
 }

@@ -10,7 +10,7 @@ import { Attribute, Change, Client, NoSuchObjectError, type Entry } from 'ldapts
 import { MbError } from '../core/index.js';
 import type { LdapEndpoint } from '../config/index.js';
 import { normalizeDn } from '../protocol/ldap/index.js';
-import { MANAGED_ATTRIBUTES, MARKER_FILTER, comparable, parseMarker, type ContactChange } from './contacts.js';
+import { MANAGED_ATTRIBUTES, MARKER_FILTER, MARKER_PREFIX, comparable, parseMarker, type ContactChange } from './contacts.js';
 import { DirectoryErrors } from './errors.js';
 import { changeMarkOf, lowerKeys, mapEntry, requestedAttributes, type AttributeMap, type RawEntry } from './mapping.js';
 import type { ExistingContact, SourcePerson } from './types.js';
@@ -30,6 +30,9 @@ export const LIST_PAGE_SIZE = 2000;
  * section 4.1.1.1): an incremental run fetches its changed entries this way.
  */
 export const READ_CONCURRENCY = 16;
+
+/** Up to this many hand-made objects in a contacts container are read one by one after the listing; more, in one search. */
+const FOREIGN_BY_DN = 200;
 
 /** One entry of a names-only listing: its DN as spelled, normalized, and its change mark. */
 export interface ListedEntry {
@@ -273,24 +276,35 @@ export class LdapDirectory {
     const dn = this.cfg.contactsDn;
     if (!dn) return { ours: [], foreign: [] };
     const ours: string[] = [];
-    const foreign: ExistingContact[] = [];
-    const listOurs = async () => {
-      for await (const page of this.client.searchPaginated(dn, { scope: 'sub', filter: MARKER_FILTER, attributes: ['1.1'], paged: { pageSize: LIST_PAGE_SIZE } })) {
-        for (const e of page.searchEntries) ours.push(e.dn);
+    const others: string[] = [];
+    const prefix = MARKER_PREFIX.toLowerCase();
+    try {
+      // One pass over the container (the server evaluates each object once): our marker
+      // or a mail, with description alone. Marked ones are ours (the same test as the
+      // marker filter: description starts with the prefix, case-insensitively); the rest
+      // have a mail and no marker, and are read whole below.
+      const filter = `(|${MARKER_FILTER}(mail=*))`;
+      for await (const page of this.client.searchPaginated(dn, { scope: 'sub', filter, attributes: ['description'], paged: { pageSize: LIST_PAGE_SIZE } })) {
+        for (const e of page.searchEntries) {
+          const d = e.description;
+          const values = d === undefined ? [] : (Array.isArray(d) ? d : [d]).map((v) => (typeof v === 'string' ? v : v.toString('utf8')));
+          // Substring matching ignores case and leading/repeated spaces (caseIgnoreSubstringsMatch).
+          if (values.some((v) => v.trim().replace(/ +/g, ' ').toLowerCase().startsWith(prefix))) ours.push(e.dn);
+          else others.push(e.dn);
+        }
       }
-    };
-    const readForeign = async () => {
+    } catch (err) {
+      throw unreachable(this.system, `listing contacts under ${dn}`, err);
+    }
+    if (others.length <= FOREIGN_BY_DN) return { ours, foreign: await this.readContactsByDn(others) };
+    const foreign: ExistingContact[] = [];
+    try {
       const filter = `(&(mail=*)(!${MARKER_FILTER}))`;
       for await (const page of this.client.searchPaginated(dn, { scope: 'sub', filter, attributes: [...MANAGED_ATTRIBUTES], paged: { pageSize: PAGE_SIZE } })) {
         for (const e of page.searchEntries) foreign.push(this.toContact(e));
       }
-    };
-    try {
-      // One after the other: slapd keeps one paged-results state per connection.
-      await listOurs();
-      await readForeign();
     } catch (err) {
-      throw unreachable(this.system, `listing contacts under ${dn}`, err);
+      throw unreachable(this.system, `reading contacts under ${dn}`, err);
     }
     return { ours, foreign };
   }

@@ -3,7 +3,7 @@
  * contact containers hold and what the store remembers. Pure: the run applies
  * it (sync.ts) or, with --dry-run, only prints its diff.
  */
-import { planContacts, desiredContact, type ContactChange, type ContactTarget } from './contacts.js';
+import { comparable, planContacts, desiredContact, type ContactChange, type ContactTarget } from './contacts.js';
 import { unify, type RoutingRules, type UnifyResult } from './unify.js';
 import type { Conflict, DesiredContact, ExistingContact, ItemChange, SourcePerson, SyncDiff, UnifiedPerson } from './types.js';
 
@@ -17,6 +17,8 @@ export interface StoredUserLite {
   sourceId: string | null;
   contentHash: string | null;
   migrationState: string;
+  /** The record's attributes, when the caller loaded them (scoped runs): what its contacts were made from. */
+  readonly attributes?: Record<string, string> | undefined;
 }
 
 export interface StoredEntryLite {
@@ -49,6 +51,19 @@ export interface PlanInput {
   storedContacts: ReadonlyMap<string, StoredContactLite>;
   /** The unified directory, when the caller has computed it already (unifyInput). */
   unified?: UnifyResult;
+  /**
+   * A scoped run (scoped.ts) plans only part of the directory: people,
+   * storedUsers and existingContacts hold the scope alone, and these are the
+   * whole directory's counts (deletion guard, diff.sources).
+   */
+  totals?: {
+    /** Per system: people read. */
+    people: Record<string, number>;
+    /** Per system: our contacts found. */
+    contacts: Record<string, number>;
+    /** Per home system: stored users. */
+    homes: Record<string, number>;
+  };
 }
 
 export interface ContactWrite { system: string; dn: string; contact: DesiredContact }
@@ -184,6 +199,25 @@ export function unifyInput(input: Pick<PlanInput, 'people' | 'rules' | 'storedUs
   return unify(all, input.rules, cutOver);
 }
 
+/**
+ * A trusted contact whose person changed, known without reading it: when the
+ * store's row says the contact holds what the person's stored record (before
+ * this run) makes, and it is named by our own RDN, its managed values are
+ * exactly that contact's. The caller reads whole the ones this cannot vouch for.
+ */
+export function knownContact(c: ExistingContact, t: ContactTarget, u: StoredUserLite | undefined, row: StoredContactLite | undefined): ExistingContact | null {
+  const attributes = u?.attributes;
+  if (!u || !row || !attributes || !c.address) return null;
+  const before = desiredContact({
+    address: u.address, home: { system: u.homeSystem, reason: '' }, claimants: [], aliases: u.aliases, contentHash: '',
+    entry: { system: u.sourceSystem ?? '', sourceId: u.sourceId ?? '', address: u.address, aliases: u.aliases, displayName: u.displayName, attributes, origins: {}, contentHash: '' },
+  }, t);
+  if (before.contentHash !== row.contentHash) return null;
+  const named = c.dn.length > before.rdn.length && c.dn[before.rdn.length] === ',' && c.dn.slice(0, before.rdn.length).toLowerCase() === before.rdn.toLowerCase();
+  if (!named) return null;
+  return { system: c.system, dn: c.dn, address: c.address, ours: true, markerSource: c.markerSource, values: comparable(before.attributes) };
+}
+
 /** The trusted contacts the plan would compare: read these whole and put them in existingContacts first. */
 export function contactsToVerify(input: Pick<PlanInput, 'targets' | 'existingContacts' | 'storedContacts'>, unified: UnifyResult): ExistingContact[] {
   const out: ExistingContact[] = [];
@@ -251,13 +285,17 @@ export function computePlan(input: PlanInput): Plan {
     contactAdds: [], contactChanges: [], contactDeletes: [], contactRows: [], conflicts: [...conflicts],
     counts: { contacts: {}, people: {} },
   };
-  for (const u of input.storedUsers.values()) plan.counts.people[u.homeSystem] = (plan.counts.people[u.homeSystem] ?? 0) + 1;
+  const totals = input.totals;
+  if (totals) plan.counts.people = { ...totals.homes };
+  else for (const u of input.storedUsers.values()) plan.counts.people[u.homeSystem] = (plan.counts.people[u.homeSystem] ?? 0) + 1;
   planPeople(input, unified, plan);
   planAllContacts(input, unified, plan);
+  if (totals) for (const t of input.targets) plan.counts.contacts[t.system] = totals.contacts[t.system] ?? 0;
   plan.diff.conflicts = plan.conflicts;
   for (const [system, list] of input.people) {
     plan.diff.sources[system] = {
-      people: list.length, contacts: (input.existingContacts.get(system) ?? []).filter((e) => e.ours).length,
+      people: totals?.people[system] ?? list.length,
+      contacts: totals?.contacts[system] ?? (input.existingContacts.get(system) ?? []).filter((e) => e.ours).length,
       kind: input.sourceKinds.get(system) ?? 'ldap',
     };
   }

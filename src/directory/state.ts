@@ -56,20 +56,32 @@ class StoredUserRow implements StoredUserLite {
   constructor(
     readonly address: string, readonly displayName: string | null, private readonly aliasesText: string, readonly homeSystem: string,
     readonly sourceSystem: string | null, readonly sourceId: string | null, readonly contentHash: string | null, readonly migrationState: string,
+    private readonly attributesText?: string,
   ) {}
 
   get aliases(): string[] {
     return (this.parsed ??= parseList(this.aliasesText));
   }
+
+  get attributes(): Record<string, string> | undefined {
+    if (this.attributesText === undefined) return undefined;
+    try { return JSON.parse(this.attributesText) as Record<string, string>; } catch { return undefined; }
+  }
+}
+
+/** A users row (the columns loadState selects) for the plan. */
+export function storedUser(r: {
+  address: string; display_name: string | null; aliases: string; home_system: string;
+  source_system: string | null; source_id: string | null; content_hash: string | null; migration_state: string; attributes?: string;
+}): StoredUserLite {
+  return new StoredUserRow(r.address, r.display_name, r.aliases, r.home_system, r.source_system, r.source_id, r.content_hash, r.migration_state, r.attributes);
 }
 
 export async function loadState(store: Store): Promise<LoadedState> {
   const users = new Map<string, StoredUserLite>();
   for (const r of await store.db.selectFrom('users')
     .select(['address', 'display_name', 'aliases', 'home_system', 'source_system', 'source_id', 'content_hash', 'migration_state']).execute()) {
-    users.set(r.address, new StoredUserRow(
-      r.address, r.display_name, r.aliases, r.home_system, r.source_system, r.source_id, r.content_hash, r.migration_state,
-    ));
+    users.set(r.address, storedUser(r));
   }
   const entries = new Map<string, StoredEntry>();
   for (const r of await store.db.selectFrom('directory_entries')
@@ -85,11 +97,15 @@ export async function loadState(store: Store): Promise<LoadedState> {
       system: r.system, address: r.address, dn: r.dn, contentHash: r.content_hash, personHash: r.person_hash, sourceSystem: r.source_system,
     });
   }
+  return { users, entries, contacts, sources: await loadSources(store) };
+}
+
+export async function loadSources(store: Store): Promise<Map<string, SourceState>> {
   const sources = new Map<string, SourceState>();
   for (const r of await store.db.selectFrom('directory_sources').selectAll().execute()) {
     sources.set(r.system, { fingerprint: r.fingerprint, skipped: parseSkipped(r.skipped), fullAt: Number(r.full_at) });
   }
-  return { users, entries, contacts, sources };
+  return sources;
 }
 
 function parseSkipped(text: string): SourceState['skipped'] {

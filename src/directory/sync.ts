@@ -16,14 +16,19 @@ import { parseUsersCsv } from './csv.js';
 import { DirectoryErrors } from './errors.js';
 import { checkDeleteGuard } from './guard.js';
 import {
-  fullReadReason, readContactsIncremental, readPeopleIncremental, sameSkipped, skippedState, sourceFingerprint,
+  fullReadReason, markAttributes, readContactsIncremental, readPeopleIncremental, sameSkipped, skippedState, sourceFingerprint,
+  tooManyChanged, type IncrementalContacts,
 } from './incremental.js';
-import { LdapDirectory, eachLimited, type LdapOptions } from './ldap.js';
+import { LdapDirectory, eachLimited, type LdapOptions, type ListedEntry, type SkippedEntry } from './ldap.js';
 import { parseLdif } from './ldif.js';
 import { attributeMap, mapEntry } from './mapping.js';
-import { computePlan, contactsToVerify, deleteCounts, unifyInput, type ContactWrite, type Plan } from './plan.js';
-import { applyToStore, loadState, type LoadedState, type SourceState } from './state.js';
+import {
+  computePlan, contactKey, contactsToVerify, deleteCounts, entryKey, knownContact, unifyInput, type ContactWrite, type Plan, type PlanInput, type StoredUserLite,
+} from './plan.js';
+import { NeedsFullUnify, buildScope, loadCompact, type CompactState, type ScopedPeople } from './scoped.js';
+import { applyToStore, loadSources, loadState, type LoadedState, type SourceState } from './state.js';
 import type { ExistingContact, SourcePerson, SyncDiff } from './types.js';
+import type { RoutingRules } from './unify.js';
 
 export interface DirectorySettings {
   systems: Readonly<Record<string, SystemConfig>>;
@@ -79,8 +84,13 @@ export interface SyncResult {
   skipped: { system: string; dn: string; reason: string }[];
   /** Per LDAP system: full or incremental read, and how much was read whole. */
   reads: Record<string, SourceRead>;
-  /** Wall time per phase in ms: load (store state), read (sources), verify, plan, directory (writes), store (writes). */
+  /** Wall time per phase in ms: load (store state), read (sources), scope (scoped runs), plan, directory (writes), store (writes). */
   timings: Record<string, number>;
+  /**
+   * A scoped run (scoped.ts): how many addresses were re-unified, the rest of
+   * the directory being unchanged. Absent when the run unified everything.
+   */
+  scoped?: { addresses: number; entries: number };
 }
 
 interface Sources {
@@ -93,7 +103,18 @@ interface Sources {
   reads: Record<string, SourceRead>;
   /** Read state to store for the next run (only the systems whose state changed). */
   states: Map<string, SourceState>;
+  /** Scoped runs: per LDAP system, what changed, and the contacts listings. */
+  scoped: Map<string, ScopedPeople>;
+  listings: Map<string, IncrementalContacts>;
 }
+
+const newSources = (): Sources => ({
+  people: new Map(), kinds: new Map(), skipped: [], contacts: new Map(), targets: [], ldap: new Map(), reads: {}, states: new Map(),
+  scoped: new Map(), listings: new Map(),
+});
+
+/** How readSources uses the store: everything loaded (a full unify), or the compact state of a scoped run. */
+type ReadState = { kind: 'full'; state: LoadedState } | { kind: 'scoped'; state: CompactState };
 
 function contactsDns(systems: readonly SystemConfig[]): string[] {
   return systems.map((s) => s.ldap?.contactsDn).filter((d): d is string => d !== undefined);
@@ -125,6 +146,39 @@ interface SourceResult {
   read?: SourceRead;
   contacts?: { list: ExistingContact[]; target: ContactTarget };
   state?: SourceState;
+  /** Scoped runs: what changed (people holds the fetched entries only). */
+  scoped?: ScopedPeople;
+  listing?: IncrementalContacts;
+}
+
+/**
+ * A scoped read of one system's people: list names and marks, read whole what
+ * changed, and name the stored entries that are gone. Throws NeedsFullUnify
+ * when so many changed that one paged read is cheaper.
+ */
+async function readPeopleScoped(
+  dir: LdapDirectory, system: string, map: ReturnType<typeof attributeMap>, exclude: readonly string[], state: CompactState, prev: SourceState,
+): Promise<ScopedPeople & { fetchedCount: number }> {
+  const listed = await dir.listPeople(map, exclude, markAttributes(map, system, state));
+  const skipped: SkippedEntry[] = [];
+  const fetch: ListedEntry[] = [];
+  const current = new Set<string>();
+  let unchanged = 0;
+  for (const l of listed) {
+    if (l.mark !== null) {
+      const e = state.entries.get(entryKey(system, l.id));
+      if (e && e.changeMark === l.mark) { unchanged++; current.add(l.id); continue; }
+      const sk = prev.skipped[l.id];
+      if (sk && sk[0] === l.mark) { skipped.push({ dn: sk[2], reason: sk[1], id: l.id, mark: l.mark }); continue; }
+    }
+    fetch.push(l);
+  }
+  if (tooManyChanged(fetch.length, listed.length)) throw new NeedsFullUnify(`${system}: ${fetch.length} entries changed`);
+  const got = await dir.readPeopleByDn(fetch, map);
+  skipped.push(...got.skipped);
+  for (const p of got.people) current.add(p.sourceId);
+  const removed = [...state.entries.values()].filter((e) => e.system === system && !current.has(e.sourceId));
+  return { fetched: got.people, skipped, total: unchanged + got.people.length, removed, fetchedCount: fetch.length };
 }
 
 /**
@@ -134,8 +188,9 @@ interface SourceResult {
  * paged read is a chain of round trips, and two chains overlap.
  */
 async function readLdapSource(
-  deps: SyncDeps, s: SystemConfig & { ldap: NonNullable<SystemConfig['ldap']> }, exclude: readonly string[], src: Sources, state: LoadedState, full: boolean,
+  deps: SyncDeps, s: SystemConfig & { ldap: NonNullable<SystemConfig['ldap']> }, exclude: readonly string[], src: Sources, rs: ReadState, full: boolean,
 ): Promise<SourceResult> {
+  const state = rs.state;
   const dir = await LdapDirectory.connect(s.name, s.ldap, { insecure: s.tlsInsecure === true, ...deps.ldap });
   src.ldap.set(s.name, dir);
   const map = attributeMap(s.ldap.flavor, s.ldap.attributes ?? {});
@@ -143,8 +198,13 @@ async function readLdapSource(
   const prev = state.sources.get(s.name);
   const now = (deps.now ?? Date.now)();
   const forced = fullReadReason(prev, fingerprint, now, full);
+  if (rs.kind === 'scoped' && forced !== null) throw new NeedsFullUnify(`${s.name}: ${forced}`);
   const readPeople = async () => {
-    const inc = forced === null ? await readPeopleIncremental(dir, s.name, map, exclude, state, prev!) : null;
+    if (rs.kind === 'scoped') {
+      const r = await readPeopleScoped(dir, s.name, map, exclude, rs.state, prev!);
+      return { people: r.fetched, skipped: r.skipped, fetched: r.fetchedCount, why: null, scoped: r };
+    }
+    const inc = forced === null ? await readPeopleIncremental(dir, s.name, map, exclude, rs.state, prev!) : null;
     if (inc) return { ...inc, why: null };
     const all = await dir.readPeople(map, exclude);
     return { people: all.people, skipped: all.skipped, fetched: all.people.length + all.skipped.length, why: forced ?? 'many entries changed' };
@@ -156,8 +216,9 @@ async function readLdapSource(
     try {
       const inc = forced === null ? await readContactsIncremental(cdir, s.name, state.contacts) : null;
       if (inc) return inc;
+      if (rs.kind === 'scoped') throw new NeedsFullUnify(`${s.name}: many contacts unknown to the store`);
       const list = await cdir.readContacts();
-      return { contacts: list, fetched: list.length };
+      return { contacts: list, fetched: list.length, missing: [] };
     } finally {
       await cdir.close();
     }
@@ -167,13 +228,14 @@ async function readLdapSource(
   const skipped = skippedState(r.skipped);
   const changedState = forced !== null || !prev || !sameSkipped(prev.skipped, skipped);
   return {
+    ...('scoped' in r ? { scoped: r.scoped } : {}), ...(c && rs.kind === 'scoped' ? { listing: c } : {}),
     people: r.people, skipped: r.skipped.map((x) => ({ system: s.name, dn: x.dn, reason: x.reason })), kind: 'ldap', read,
     ...(c && contactsDn ? { contacts: { list: c.contacts, target: { system: s.name, flavor: s.ldap.flavor, contactsDn } } } : {}),
     ...(changedState ? { state: { fingerprint, skipped, fullAt: forced !== null ? now : prev!.fullAt } } : {}),
   };
 }
 
-async function readOne(deps: SyncDeps, s: SystemConfig, exclude: readonly string[], src: Sources, state: LoadedState, full: boolean): Promise<SourceResult | null> {
+async function readOne(deps: SyncDeps, s: SystemConfig, exclude: readonly string[], src: Sources, state: ReadState, full: boolean): Promise<SourceResult | null> {
   if (s.ldap) return readLdapSource(deps, { ...s, ldap: s.ldap }, exclude, src, state, full);
   if (s.users) return { ...await readFileSource(s, s.users, 'csv'), kind: 'csv' };
   if (s.ldif) return { ...await readFileSource(s, s.ldif, 'ldif'), kind: 'ldif' };
@@ -181,7 +243,7 @@ async function readOne(deps: SyncDeps, s: SystemConfig, exclude: readonly string
 }
 
 /** Every source at once; the results (and the first failure) are taken in the order the systems are named. */
-async function readSources(deps: SyncDeps, src: Sources, state: LoadedState, full: boolean): Promise<void> {
+async function readSources(deps: SyncDeps, src: Sources, state: ReadState, full: boolean): Promise<void> {
   const systems = Object.values(deps.settings.systems);
   const exclude = contactsDns(systems);
   const settled = await Promise.allSettled(systems.map((s) => readOne(deps, s, exclude, src, state, full)));
@@ -192,7 +254,7 @@ async function readSources(deps: SyncDeps, src: Sources, state: LoadedState, ful
     if (!r) continue;
     src.kinds.set(s.name, r.kind);
     // Zero people is a wrong filter, an empty OU or an outage, never "everyone left".
-    if (r.people.length === 0) {
+    if ((r.scoped?.total ?? r.people.length) === 0) {
       throw new MbError(DirectoryErrors.DIRECTORY_SOURCE_EMPTY,
         `${s.name}: the ${r.kind} source returned no people; refusing to treat that as everyone having left (check the filter and base DN)`,
         { details: { system: s.name } });
@@ -205,7 +267,82 @@ async function readSources(deps: SyncDeps, src: Sources, state: LoadedState, ful
       src.targets.push(r.contacts.target);
     }
     if (r.state) src.states.set(s.name, r.state);
+    if (r.scoped) src.scoped.set(s.name, r.scoped);
+    if (r.listing) src.listings.set(s.name, r.listing);
   }
+}
+
+/**
+ * Whether this run can be scoped (scoped.ts): every source an LDAP source that
+ * reads incrementally (a known, current starting point, no daily full read due).
+ */
+function canScope(deps: SyncDeps, sources: ReadonlyMap<string, SourceState>, full: boolean): boolean {
+  if (full) return false;
+  const systems = Object.values(deps.settings.systems);
+  const exclude = contactsDns(systems);
+  const now = (deps.now ?? Date.now)();
+  return systems.every((s) => s.ldap !== undefined
+    && fullReadReason(sources.get(s.name), sourceFingerprint(s.ldap, attributeMap(s.ldap.flavor, s.ldap.attributes ?? {}), exclude), now, false) === null);
+}
+
+interface Prepared {
+  plan: Plan;
+  storedUsers: ReadonlyMap<string, StoredUserLite>;
+  src: Sources;
+  scoped?: SyncResult['scoped'];
+}
+
+/** A scoped run's plan; null when the run must read and unify everything (NeedsFullUnify). */
+async function prepareScoped(deps: SyncDeps, rules: RoutingRules, lap: (phase: string) => void): Promise<Prepared | null> {
+  const sources = await loadSources(deps.store);
+  if (!canScope(deps, sources, false)) return null;
+  const compact = await loadCompact(deps.store, deps.settings.migration?.to, sources);
+  lap('load');
+  const src = newSources();
+  try {
+    await readSources(deps, src, { kind: 'scoped', state: compact }, false);
+    lap('read');
+    const scope = await buildScope(deps.store, { compact, people: src.scoped, contacts: src.listings });
+    lap('scope');
+    for (const [system, list] of scope.contacts) src.contacts.set(system, list);
+    const totals: NonNullable<PlanInput['totals']> = { people: {}, contacts: {}, homes: compact.homes };
+    for (const [system, r] of src.scoped) totals.people[system] = r.total;
+    for (const [system, l] of src.listings) totals.contacts[system] = l.contacts.filter((c) => c.ours).length;
+    const unified = unifyInput({ people: scope.people, rules, storedUsers: scope.storedUsers });
+    // Contacts whose person changed: known from the person's stored record where the store vouches for them, else read.
+    await verifyContacts(src, contactsToVerify({ targets: src.targets, existingContacts: src.contacts, storedContacts: compact.contacts }, unified),
+      (c, t) => knownContact(c, t, scope.storedUsers.get(c.address!), compact.contacts.get(contactKey(c.system, c.address!))));
+    const plan = computePlan({
+      rules, unified, totals,
+      people: scope.people, sourceKinds: src.kinds, targets: src.targets, existingContacts: src.contacts,
+      storedUsers: scope.storedUsers, storedEntries: scope.storedEntries, storedContacts: compact.contacts,
+    });
+    lap('plan');
+    let entries = 0;
+    for (const list of scope.people.values()) entries += list.length;
+    return { plan, storedUsers: scope.storedUsers, src, scoped: { addresses: scope.addresses.size, entries } };
+  } catch (err) {
+    for (const d of src.ldap.values()) await d.close();
+    if (err instanceof NeedsFullUnify) return null;
+    throw err;
+  }
+}
+
+/** The whole directory's plan: every person unified and compared. */
+async function prepareFull(deps: SyncDeps, rules: RoutingRules, full: boolean, lap: (phase: string) => void, src: Sources): Promise<Prepared> {
+  const state = await loadState(deps.store);
+  lap('load');
+  await readSources(deps, src, { kind: 'full', state }, full);
+  lap('read');
+  const unified = unifyInput({ people: src.people, rules, storedUsers: state.users });
+  await verifyContacts(src, contactsToVerify({ targets: src.targets, existingContacts: src.contacts, storedContacts: state.contacts }, unified));
+  const plan = computePlan({
+    rules, unified,
+    people: src.people, sourceKinds: src.kinds, targets: src.targets, existingContacts: src.contacts,
+    storedUsers: state.users, storedEntries: state.entries, storedContacts: state.contacts,
+  });
+  lap('plan');
+  return { plan, storedUsers: state.users, src };
 }
 
 /**
@@ -216,18 +353,28 @@ async function readSources(deps: SyncDeps, src: Sources, state: LoadedState, ful
 const WRITE_CONCURRENCY = 8;
 
 /** Reads whole the trusted contacts the plan must compare (their person changed), in place of their names. */
-async function verifyContacts(src: Sources, toVerify: readonly ExistingContact[]): Promise<void> {
+async function verifyContacts(
+  src: Sources, toVerify: readonly ExistingContact[], known?: (c: ExistingContact, t: ContactTarget) => ExistingContact | null,
+): Promise<void> {
   const bySystem = new Map<string, ExistingContact[]>();
   for (const c of toVerify) {
     const list = bySystem.get(c.system);
     if (list) list.push(c);
     else bySystem.set(c.system, [c]);
   }
-  for (const [system, list] of bySystem) {
-    const fetched = await src.ldap.get(system)!.readContactsByDn(list.map((c) => c.dn));
-    const drop = new Set(list);
+  for (const [system, all] of bySystem) {
+    const target = src.targets.find((t) => t.system === system)!;
+    const vouched: ExistingContact[] = [];
+    const list: ExistingContact[] = [];
+    for (const c of all) {
+      const k = known?.(c, target);
+      if (k) vouched.push(k);
+      else list.push(c);
+    }
+    const fetched = list.length > 0 ? await src.ldap.get(system)!.readContactsByDn(list.map((c) => c.dn)) : [];
+    const drop = new Set(all);
     // One that has gone since the listing is simply absent: the plan adds it again.
-    src.contacts.set(system, [...(src.contacts.get(system) ?? []).filter((c) => !drop.has(c)), ...fetched]);
+    src.contacts.set(system, [...(src.contacts.get(system) ?? []).filter((c) => !drop.has(c)), ...vouched, ...fetched]);
     const read = src.reads[system];
     if (read) read.contacts += list.length;
   }
@@ -275,39 +422,26 @@ export async function runDirectorySync(deps: SyncDeps, opts: SyncOptions = {}): 
   const { store, log } = deps;
   const run = await store.runs.start('directory');
   logEvent(log, 'directory.sync.started', { run: run.id, dryRun: opts.dryRun === true }, undefined, deps.metrics);
-  const src: Sources = {
-    people: new Map(), kinds: new Map(), skipped: [], contacts: new Map(), targets: [], ldap: new Map(), reads: {}, states: new Map(),
-  };
+  let src = newSources();
   try {
     const timings: Record<string, number> = {};
     let t0 = performance.now();
-    const lap = (phase: string) => { const t = performance.now(); timings[phase] = Math.round(t - t0); t0 = t; };
-    const state = await loadState(store);
-    lap('load');
-    await readSources(deps, src, state, opts.full === true);
-    lap('read');
+    const lap = (phase: string) => { const t = performance.now(); timings[phase] = (timings[phase] ?? 0) + Math.round(t - t0); t0 = t; };
     const s = deps.settings;
-    const rules = {
+    const rules: RoutingRules = {
       systemOrder: Object.keys(s.systems),
       ...(s.directory.conflictWinner ? { conflictWinner: s.directory.conflictWinner } : {}),
       ...(s.migration ? { migrationTo: s.migration.to } : {}),
     };
-    const unified = unifyInput({ people: src.people, rules, storedUsers: state.users });
-    lap('plan');
-    await verifyContacts(src, contactsToVerify({ targets: src.targets, existingContacts: src.contacts, storedContacts: state.contacts }, unified));
-    lap('verify');
-    const plan = computePlan({
-      rules, unified,
-      people: src.people, sourceKinds: src.kinds, targets: src.targets, existingContacts: src.contacts,
-      storedUsers: state.users, storedEntries: state.entries, storedContacts: state.contacts,
-    });
+    const prepared = (opts.full ? null : await prepareScoped(deps, rules, lap)) ?? await prepareFull(deps, rules, opts.full === true, lap, src);
+    src = prepared.src;
+    const { plan } = prepared;
     const result: SyncResult = {
       runId: run.id, status: 'ok', diff: plan.diff, writes: { directory: 0, store: 0, total: 0 }, errors: [], skipped: src.skipped, reads: src.reads, timings,
+      ...(prepared.scoped ? { scoped: prepared.scoped } : {}),
     };
-    timings.plan = (timings.plan ?? 0) + Math.round(performance.now() - t0);
-    t0 = performance.now();
     for (const c of plan.conflicts) logEvent(log, 'directory.conflict', { run: run.id, kind: c.kind, systems: c.systems, winner: c.winner }, c.detail, deps.metrics);
-    const guard = checkDeleteGuard({ threshold: s.directory.deleteThreshold, ...deleteCounts(plan, state.users) });
+    const guard = checkDeleteGuard({ threshold: s.directory.deleteThreshold, ...deleteCounts(plan, prepared.storedUsers) });
     if (!guard.ok && !opts.allowDeletes) {
       result.status = 'stopped';
       result.stopped = guard.reasons;
