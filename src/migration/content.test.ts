@@ -31,3 +31,23 @@ test('copyableFlags never keeps \\Recent, drops \\Deleted unless asked', () => {
   assert.ok(sameFlags(['\\Seen', 'a'], ['A', '\\seen']));
   assert.ok(!sameFlags(['\\Seen'], []));
 });
+
+test('ContentIndex: packed keys, candidates in insertion order, each taken once, survives growth', async () => {
+  const { ContentIndex } = await import('./content.js');
+  const ix = new ContentIndex();
+  for (let i = 0; i < 1000; i++) ix.add(`k${i % 300}`, i + 1);
+  assert.equal(ix.size, 1000);
+  assert.deepEqual(ix.candidates('k5'), [6, 306, 606, 906]);
+  assert.deepEqual(ix.candidates('nope'), []);
+  assert.equal(ix.take('k5'), 6);
+  assert.ok(ix.consume('k5', 606));
+  assert.ok(!ix.consume('k5', 606), 'an entry is taken once');
+  assert.deepEqual(ix.candidates('k5'), [306, 906]);
+  ix.add('k5', 2000);
+  assert.deepEqual(ix.candidates('k5'), [306, 906, 2000], 'an add after a lookup is found, taken entries stay taken');
+  assert.equal(ix.take('k5'), 306);
+  assert.equal(ix.take('k5'), 906);
+  assert.equal(ix.take('k5'), 2000);
+  assert.equal(ix.take('k5'), undefined);
+  assert.equal(ix.take('k299'), 300);
+});

@@ -97,3 +97,106 @@ export function sameFlags(a: readonly string[], b: readonly string[]): boolean {
   const nb = b.map((f) => f.toLowerCase()).sort();
   return na.length === nb.length && na.every((f, i) => f === nb[i]);
 }
+
+/**
+ * Content keys of a target folder, packed for reconciliation: per message a
+ * 128-bit digest of its content key (the first 16 bytes of its SHA-256; the key
+ * itself carries a 128-bit header hash, so this loses nothing that matters) and
+ * its UID, in typed arrays: about 21 bytes a message, no object per message, so
+ * a 100,000-message folder is indexed in ~2 MB (issue 3: memory stays flat).
+ * Candidates of one key come in the order they were added (ascending UID when
+ * the folder is read in UID order); `take` consumes one, so two equal source
+ * messages map to two target messages.
+ */
+export class ContentIndex {
+  private words = new Uint32Array(4 * 256);
+  private uids = new Uint32Array(256);
+  private used = new Uint8Array(256);
+  /** Entry numbers sorted by (digest, insertion), built on the first lookup after an add. */
+  private order: Uint32Array | undefined = new Uint32Array(0);
+  private n = 0;
+
+  get size(): number { return this.n; }
+
+  add(key: string, uid: number): void {
+    if (this.n === this.uids.length) {
+      const cap = this.n * 2;
+      const w = new Uint32Array(4 * cap); w.set(this.words); this.words = w;
+      const u = new Uint32Array(cap); u.set(this.uids); this.uids = u;
+      const x = new Uint8Array(cap); x.set(this.used); this.used = x;
+    }
+    const d = createHash('sha256').update(key).digest();
+    for (let k = 0; k < 4; k++) this.words[4 * this.n + k] = d.readUInt32BE(4 * k);
+    this.uids[this.n] = uid;
+    this.n++;
+    this.order = undefined;
+  }
+
+  private cmp(a: number, b: number): number {
+    for (let k = 0; k < 4; k++) {
+      const x = this.words[4 * a + k]!;
+      const y = this.words[4 * b + k]!;
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return a - b;
+  }
+
+  /** Positions in `order` of the entries with this key, in insertion order. */
+  private range(key: string): [number, number] {
+    if (!this.order) {
+      const o = new Uint32Array(this.n);
+      for (let i = 0; i < this.n; i++) o[i] = i;
+      this.order = o.sort((a, b) => this.cmp(a, b));
+    }
+    const d = createHash('sha256').update(key).digest();
+    const w = [d.readUInt32BE(0), d.readUInt32BE(4), d.readUInt32BE(8), d.readUInt32BE(12)];
+    const vs = (e: number): number => {
+      for (let k = 0; k < 4; k++) {
+        const x = this.words[4 * e + k]!;
+        if (x !== w[k]) return x < w[k]! ? -1 : 1;
+      }
+      return 0;
+    };
+    let lo = 0;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (vs(this.order[mid]!) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    let end = lo;
+    while (end < this.order.length && vs(this.order[end]!) === 0) end++;
+    return [lo, end];
+  }
+
+  /** The UIDs not yet taken with this key, in insertion order. */
+  candidates(key: string): number[] {
+    const [lo, end] = this.range(key);
+    const out: number[] = [];
+    for (let i = lo; i < end; i++) {
+      const e = this.order![i]!;
+      if (!this.used[e]) out.push(this.uids[e]!);
+    }
+    return out;
+  }
+
+  /** Marks the entry (key, uid) taken; false when there is none left. */
+  consume(key: string, uid: number): boolean {
+    const [lo, end] = this.range(key);
+    for (let i = lo; i < end; i++) {
+      const e = this.order![i]!;
+      if (!this.used[e] && this.uids[e] === uid) { this.used[e] = 1; return true; }
+    }
+    return false;
+  }
+
+  /** Takes the first UID not yet taken with this key. */
+  take(key: string): number | undefined {
+    const [lo, end] = this.range(key);
+    for (let i = lo; i < end; i++) {
+      const e = this.order![i]!;
+      if (!this.used[e]) { this.used[e] = 1; return this.uids[e]!; }
+    }
+    return undefined;
+  }
+}

@@ -136,15 +136,6 @@ export class MigrationState {
     return new Set(rows.map((r) => num(r.target_uid)));
   }
 
-  /** The highest target UID taken in `target` by any source folder of this user (0 when none): one row, not a set. */
-  async maxClaimedTargetUid(address: string, target: string): Promise<number> {
-    const r = await this.db.selectFrom('migration_messages as m')
-      .innerJoin('migration_folders as f', (j) => j.onRef('f.address', '=', 'm.address').onRef('f.source_folder', '=', 'm.source_folder'))
-      .select((eb) => eb.fn.max('m.target_uid').as('top')).where('m.address', '=', address).where('f.target_folder', '=', target)
-      .executeTakeFirst();
-    return num(r?.top);
-  }
-
   /** Target UIDs in [lo, hi] already taken in `target`: claimedTargetUids one window at a time. */
   async claimedTargetUidsIn(address: string, target: string, lo: number, hi: number): Promise<Set<number>> {
     const rows = await this.db.selectFrom('migration_messages as m')

@@ -14,14 +14,15 @@ import type { ImapFlow } from 'imapflow';
 import type { Logger } from '../observe/index.js';
 import { logEvent } from '../observe/index.js';
 import type { FolderMapping } from '../protocol/imap/index.js';
-import { contentId, copyableFlags, sameFlags } from './content.js';
+import { ContentIndex, contentId, contentKeyOf, copyableFlags, headerBlock, messageId, sameFlags } from './content.js';
 import { copyMessages, type Appender, type CopyContext } from './copier.js';
 import { clientPath } from './folders.js';
-import { fetchBodies, targetIndex, type MessageMeta } from './imap-ops.js';
+import { fetchBodies, type MessageMeta } from './imap-ops.js';
 import { uidSet, type RawImap } from './raw-imap.js';
 import type { MessageRow, MigrationState } from './state.js';
 import { emptyCounts, type DroppedKeywords, type FolderReport, type Refusal } from './types.js';
 import { isAtomFlag } from './appender.js';
+import { listUids } from './verify.js';
 
 export interface FolderDeps {
   address: string;
@@ -43,22 +44,48 @@ export interface FolderDeps {
 
 const isDeleted = (flags: readonly string[]): boolean => flags.some((f) => f.toLowerCase() === '\\deleted');
 
+/**
+ * Content keys (UID, RFC822.SIZE, BODY.PEEK[HEADER]) of the target folder's messages, UIDs the state already
+ * gives to a source message left out, read in UID windows (the claimed UIDs too) into a packed index
+ * (content.ts ContentIndex): no object per target message.
+ */
+async function targetIndex(d: FolderDeps, m: FolderMapping, window: number): Promise<ContentIndex> {
+  const control = d.control;
+  const index = new ContentIndex();
+  if (control.mailbox && control.mailbox.exists === 0) return index;
+  const uids = await listUids(control);
+  for (let i = 0; i < uids.length; i += window) {
+    const span = uids.subarray(i, i + window);
+    const claimed = await d.state.claimedTargetUidsIn(d.address, m.target, span[0]!, span[span.length - 1]!);
+    const w = Array.from(span).filter((u) => !claimed.has(u));
+    if (w.length === 0) continue;
+    const keys = new Map<number, string>();
+    for (const x of await control.fetchAll(uidSet(w), { uid: true, size: true, headers: true }, { uid: true })) {
+      const header = headerBlock(x.headers ?? Buffer.alloc(0));
+      keys.set(x.uid, contentKeyOf(x.size ?? 0, header, messageId(header)));
+    }
+    // In UID order, so a key's candidates are taken lowest UID first.
+    for (const u of w) {
+      const k = keys.get(u);
+      if (k !== undefined) index.add(k, u);
+    }
+  }
+  return index;
+}
+
 /** Finds a source message on the target by content, consuming the match so two equal messages map to two target messages. */
-function contentMatcher(control: ImapFlow, index: Map<string, number[]>): NonNullable<CopyContext['match']> {
+function contentMatcher(control: ImapFlow, index: ContentIndex): NonNullable<CopyContext['match']> {
   return async (body) => {
     const id = contentId(body);
-    const candidates = index.get(id.key);
-    if (!candidates || candidates.length === 0) return undefined;
-    for (let i = 0; i < candidates.length; i++) {
-      const uid = candidates[i]!;
+    // With a Message-ID the key is strong: the first candidate is the match.
+    if (id.messageId) return index.take(id.key);
+    for (const uid of index.candidates(id.key)) {
       // Without a Message-ID the key is weak (size + headers): confirm with the full hash.
-      if (!id.messageId) {
-        const t = (await fetchBodies(control, [uid])).get(uid);
-        if (!t) continue;
-        const ts = contentId(t).sha256;
-        if (ts !== id.sha256 && ts !== id.normalizedSha256) continue;
-      }
-      candidates.splice(i, 1);
+      const t = (await fetchBodies(control, [uid])).get(uid);
+      if (!t) continue;
+      const ts = contentId(t).sha256;
+      if (ts !== id.sha256 && ts !== id.normalizedSha256) continue;
+      index.consume(id.key, uid);
       return uid;
     }
     return undefined;
@@ -67,14 +94,12 @@ function contentMatcher(control: ImapFlow, index: Map<string, number[]>): NonNul
 
 /** Crash recovery: each intent's message is either on the target (found by content) or gets appended again. */
 async function resolveIntents(d: FolderDeps, m: FolderMapping, intents: MessageRow[], report: FolderReport): Promise<void> {
-  const claimed = await d.state.claimedTargetUids(d.address, m.target);
-  let lo = 1;
-  for (const u of claimed) lo = Math.max(lo, u + 1);
-  const index = await targetIndex(d.control, lo, claimed);
+  // Every unclaimed target message, not only those above the highest claimed UID: with several appenders and
+  // pipelined batches, an intent's APPEND can get a lower UID than a later batch's recorded result.
+  const index = await targetIndex(d, m, d.windowMessages ?? PAGE);
   let found = 0;
   for (const row of intents) {
-    const uids = row.content_key ? index.get(row.content_key) : undefined;
-    const uid = uids?.shift();
+    const uid = row.content_key ? index.take(row.content_key) : undefined;
     if (uid !== undefined) {
       await d.state.writeMessages(d.address, m.source, [{
         uid: row.source_uid, state: 'done', size: row.size, targetUid: uid, sha256: row.sha256, key: row.content_key,
@@ -112,7 +137,19 @@ async function syncFlags(d: FolderDeps, m: FolderMapping, changed: { uid: number
 
 /** With deleteOnTarget: what the state knows but the source no longer has is deleted on the target (state read in pages). */
 async function deleteExpunged(d: FolderDeps, m: FolderMapping, sourceUids: readonly number[], report: FolderReport): Promise<void> {
-  const present = new Set(sourceUids);
+  // The source's UIDs as one sorted typed array (4 bytes each), looked up by binary search.
+  const sorted = Uint32Array.from(sourceUids).sort();
+  const present = { has: (u: number): boolean => {
+    let lo = 0;
+    let hi = sorted.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid] === u) return true;
+      if (sorted[mid]! < u) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  } };
   let after = 0;
   for (;;) {
     const page = await d.state.messagesPage(d.address, m.source, after, PAGE);
@@ -170,7 +207,7 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
   } else if (stored) mode = 'delta';
   else if (tgt.exists > 0) mode = 'reconcile';
   const report: FolderReport = { source: m.display.source, target: m.display.target, mode, ...(m.merged ? { merged: true } : {}), ...emptyCounts() };
-  // The folder row comes first: claimedTargetUids joins through it.
+  // The folder row comes first: the claimed-UID queries (state.ts) join through it.
   if (!stored) {
     await d.state.saveFolder({ address: d.address, source_folder: m.source, target_folder: m.target, uid_validity: uidValidity,
       target_uid_validity: Number(tgt.uidValidity), highest_uid: 0, highest_modseq: null });
@@ -192,8 +229,12 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
   if (mode === 'delta' && highest > 0 && src.exists > 0) {
     const useModseq = stored?.highest_modseq && modseq !== undefined;
     if (useModseq) {
-      const changed = (await fetchFlagsRaw(d.reader, `1:${highest}`, BigInt(stored!.highest_modseq!))).filter((c) => c.uid <= highest);
-      for (const w of windows(changed, window)) undeleted.push(...await syncFlags(d, m, w, report));
+      // SEARCH MODSEQ (RFC 7162 3.1.5, ">= n", hence +1) gives only numbers; their FLAGS are fetched one window at a time.
+      const since = BigInt(stored!.highest_modseq!);
+      const changedUids = (await d.reader.searchUids(`UID 1:${highest} MODSEQ ${since + 1n}`)).filter((u) => u <= highest);
+      for (const w of windows(changedUids, window)) {
+        undeleted.push(...await syncFlags(d, m, (await fetchFlagsRaw(d.reader, uidSet(w), since)).filter((c) => c.uid <= highest), report));
+      }
     } else {
       const old = await d.reader.searchUids(`UID 1:${highest}`);
       for (const w of windows(old.filter((u) => u <= highest), window)) {
@@ -207,7 +248,7 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
 
   let match: CopyContext['match'];
   if (mode === 'reconcile') {
-    const index = await targetIndex(d.control, 1, await d.state.claimedTargetUids(d.address, m.target));
+    const index = await targetIndex(d, m, window);
     match = contentMatcher(d.control, index);
     logEvent(d.log, 'migration.folder.reconciled', { folder: m.display.source, targetMessages: tgt.exists });
   }

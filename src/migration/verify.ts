@@ -8,19 +8,29 @@
  * save, DESIGN.md interop facts), not a difference. Both sides are opened with
  * EXAMINE and read with BODY.PEEK[]; bodies are hashed batch by batch, never kept.
  *
+ * Memory stays flat with folder size (issue 3): a folder is read in windows of
+ * UIDs (2,000): the source window's metadata and state rows, then exactly the
+ * target messages the map pairs them with; only UID numbers are held for the
+ * whole folder (a typed array per side and a bitmap of paired target UIDs).
+ * What the map does not pair (a difference, or a copy made without state) is
+ * kept until the end, where the unpaired target messages are read window by
+ * window and paired by content as before.
+ *
  * A quick verify (the cutover's, under the hold) is just as strict but hashes
  * only what it has not hashed before: IMAP message bytes under a UID never
  * change (RFC 3501 2.3.1.1; only flags do), so a SHA-256 a full verify recorded
  * for (side, folder, UIDVALIDITY, UID) with the same RFC822.SIZE now is still
  * that message's. Counts, pairing, flags and INTERNALDATE are read fresh for
- * every message (one metadata FETCH per folder); a folder whose UIDVALIDITY
- * changed is hashed whole again.
+ * every message (metadata FETCHes window by window); a folder whose UIDVALIDITY
+ * changed is hashed whole again. The recorded hashes are packed (HashTable:
+ * typed arrays, 40 bytes a message, no object per message).
  */
 import type { ImapFlow } from 'imapflow';
 import { contentId, copyableFlags, sameFlags } from './content.js';
 import { batches } from './copier.js';
 import { clientPath } from './folders.js';
 import { fetchBodies, type MessageMeta } from './imap-ops.js';
+import { uidSet } from './raw-imap.js';
 import type { MigrationState } from './state.js';
 import type { FolderMapping } from '../protocol/imap/index.js';
 
@@ -46,10 +56,75 @@ export interface FolderVerify {
   hashed?: number;
 }
 
+/**
+ * The SHA-256s of one folder, packed: UIDs, sizes and digests in typed arrays
+ * that double when full (40 bytes a message; the CR-collapsed digest, which
+ * differs only for messages with CR runs, in a small side table), looked up by
+ * binary search over the UIDs (sorted once, on the first lookup after an add).
+ */
+export class HashTable {
+  private uids = new Uint32Array(256);
+  private sizes = new Uint32Array(256);
+  private digests = Buffer.alloc(256 * 32);
+  /** uid -> collapsed digest, only where it differs from the digest. */
+  private norms = new Map<number, string>();
+  private n = 0;
+  private sorted = true;
+
+  get size(): number { return this.n; }
+
+  /** Bytes of the packed arrays (capacity included). */
+  get bytes(): number { return this.uids.byteLength + this.sizes.byteLength + this.digests.byteLength + this.norms.size * 100; }
+
+  set(uid: number, v: { sha: string; norm: string; size: number }): void {
+    if (this.n === this.uids.length) {
+      const cap = this.n * 2;
+      const u = new Uint32Array(cap); u.set(this.uids); this.uids = u;
+      const s = new Uint32Array(cap); s.set(this.sizes); this.sizes = s;
+      const d = Buffer.alloc(cap * 32); this.digests.copy(d); this.digests = d;
+    }
+    if (this.n > 0 && uid <= this.uids[this.n - 1]!) this.sorted = false;
+    this.uids[this.n] = uid;
+    this.sizes[this.n] = v.size;
+    this.digests.write(v.sha, this.n * 32, 32, 'hex');
+    if (v.norm !== v.sha) this.norms.set(uid, v.norm);
+    this.n++;
+  }
+
+  get(uid: number): { sha: string; norm: string; size: number } | undefined {
+    if (!this.sorted) this.sort();
+    let lo = 0;
+    let hi = this.n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const u = this.uids[mid]!;
+      if (u === uid) {
+        const sha = this.digests.toString('hex', mid * 32, mid * 32 + 32);
+        return { size: this.sizes[mid]!, sha, norm: this.norms.get(uid) ?? sha };
+      }
+      if (u < uid) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  private sort(): void {
+    const order = Uint32Array.from({ length: this.n }, (_, i) => i).sort((a, b) => this.uids[a]! - this.uids[b]!);
+    const u = new Uint32Array(this.uids.length);
+    const s = new Uint32Array(this.uids.length);
+    const d = Buffer.alloc(this.uids.length * 32);
+    order.forEach((from, to) => { u[to] = this.uids[from]!; s[to] = this.sizes[from]!; this.digests.copy(d, to * 32, from * 32, from * 32 + 32); });
+    this.uids = u;
+    this.sizes = s;
+    this.digests = d;
+    this.sorted = true;
+  }
+}
+
 /** SHA-256s a verify computed, per side and folder (see the top of this file). */
 export interface VerifyCache {
   /** key `${'source' | 'target'}\0${wire folder}` */
-  folders: Map<string, { uidValidity: string; msgs: Map<number, { sha: string; norm: string; size: number }> }>;
+  folders: Map<string, { uidValidity: string; msgs: HashTable }>;
 }
 
 export function newVerifyCache(): VerifyCache {
@@ -71,48 +146,120 @@ export interface UserVerify {
 
 interface Rec { uid: number; sha: string; norm: string; flags: string[]; date: number; folder: string; display: string }
 
-/** fetchMeta of every message in one fetchAll: for 10,000 messages the async iterator's per-message hand-off costs seconds. */
-async function fetchAllMeta(client: ImapFlow): Promise<MessageMeta[]> {
-  const all = await client.fetchAll('1:*', { uid: true, size: true, flags: true, internalDate: true }, { uid: true });
-  return all.map((m) => ({ uid: m.uid, size: m.size ?? 0, flags: [...(m.flags ?? [])], ...(m.internalDate ? { internalDate: new Date(m.internalDate) } : {}) }))
-    .sort((a, b) => a.uid - b.uid);
+/** UIDs of a folder read per window (exported for the unit test that proves the bound). */
+export const VERIFY_WINDOW = 2000;
+
+/** Hooks for tests: every UID set asked for, with its size. */
+export interface VerifyProbe { onRead?: (side: 'source' | 'target', uids: number) => void }
+
+/** One opened folder of one side: where its hashes come from and go to. */
+interface Side {
+  client: ImapFlow;
+  side: 'source' | 'target';
+  wire: string;
+  display: string;
+  skipDeleted: boolean;
+  reuse?: HashTable | undefined;
+  keep?: HashTable | undefined;
+  hashed: number;
+  skipped: number;
+  probe?: VerifyProbe | undefined;
 }
 
-interface Hashing { side: 'source' | 'target'; known?: VerifyCache | undefined; keep?: VerifyCache | undefined }
+/** An RFC 3501 sequence-set of numbers ("1:3,7,9:12") as one ascending typed array, read without splitting it. */
+export function expandSet(set: string): Uint32Array {
+  const ranges: number[] = [];
+  let total = 0;
+  for (let i = 0; i < set.length;) {
+    let a = 0;
+    while (i < set.length && set.charCodeAt(i) >= 48 && set.charCodeAt(i) <= 57) a = a * 10 + set.charCodeAt(i++) - 48;
+    let b = a;
+    if (set[i] === ':') {
+      i++;
+      b = 0;
+      while (i < set.length && set.charCodeAt(i) >= 48 && set.charCodeAt(i) <= 57) b = b * 10 + set.charCodeAt(i++) - 48;
+    }
+    if (set[i] === ',') i++;
+    else if (i < set.length) throw new Error(`not a sequence-set: ${set.slice(0, 40)}`);
+    if (a > 0 && b > 0) {
+      ranges.push(Math.min(a, b), Math.max(a, b));
+      total += Math.abs(b - a) + 1;
+    }
+  }
+  const out = new Uint32Array(total);
+  let n = 0;
+  for (let r = 0; r < ranges.length; r += 2) for (let u = ranges[r]!; u <= ranges[r + 1]!; u++) out[n++] = u;
+  return out.sort();
+}
 
-async function hashFolder(client: ImapFlow, wire: string, display: string, skipDeleted: boolean, h: Hashing = { side: 'source' }):
-  Promise<{ recs: Rec[]; skipped: number; hashed: number }> {
+/**
+ * A selected folder's UIDs, ascending, as one typed array (4 bytes each): UID SEARCH
+ * RETURN (ALL) ALL (ESEARCH, RFC 4731) answers one compact sequence-set, so no
+ * object per message is made on the way (a plain UID SEARCH answer is parsed into
+ * a token per number); without ESEARCH, the plain SEARCH.
+ */
+export async function listUids(client: ImapFlow): Promise<Uint32Array> {
+  if (!client.mailbox || client.mailbox.exists === 0) return new Uint32Array(0);
+  const r = await client.search({ all: true }, { uid: true, returnOptions: ['ALL'] });
+  if (!r) return new Uint32Array(0);
+  if (Array.isArray(r)) return Uint32Array.from(r).sort();
+  return expandSet(r.all ?? '');
+}
+
+/** Opens a folder read-only; its UIDs ascending (numbers only) and the cache entries for it. */
+async function openSide(client: ImapFlow, side: 'source' | 'target', wire: string, display: string, skipDeleted: boolean,
+  known: VerifyCache | undefined, keep: VerifyCache | undefined, probe: VerifyProbe | undefined): Promise<{ s: Side; uids: Uint32Array }> {
   const box = await client.mailboxOpen(clientPath(wire), { readOnly: true });
-  const key = `${h.side}\0${wire}`;
+  const key = `${side}\0${wire}`;
   const uidValidity = String(box.uidValidity);
-  const prior = h.known?.folders.get(key);
-  const reuse = prior && prior.uidValidity === uidValidity ? prior.msgs : undefined;
-  const keep = new Map<number, { sha: string; norm: string; size: number }>();
-  h.keep?.folders.set(key, { uidValidity, msgs: keep });
-  if (box.exists === 0) return { recs: [], skipped: 0, hashed: 0 };
-  const metas = await fetchAllMeta(client);
-  const kept = metas.filter((m) => !(skipDeleted && m.flags.some((f) => f.toLowerCase() === '\\deleted')));
-  const recs: Rec[] = [];
-  const push = (m: (typeof kept)[number], sha: string, norm: string): void => {
-    recs.push({ uid: m.uid, sha, norm, flags: copyableFlags(m.flags), date: m.internalDate?.getTime() ?? 0, folder: wire, display });
-    if (h.keep) keep.set(m.uid, { sha, norm, size: m.size });
-  };
-  const toHash: typeof kept = [];
-  for (const m of kept) {
-    const c = reuse?.get(m.uid);
-    if (c && c.size === m.size) push(m, c.sha, c.norm);
+  const prior = known?.folders.get(key);
+  const s: Side = { client, side, wire, display, skipDeleted, hashed: 0, skipped: 0, probe,
+    reuse: prior && prior.uidValidity === uidValidity ? prior.msgs : undefined };
+  if (keep) {
+    s.keep = new HashTable();
+    keep.folders.set(key, { uidValidity, msgs: s.keep });
+  }
+  if (box.exists === 0) return { s, uids: new Uint32Array(0) };
+  return { s, uids: await listUids(client) };
+}
+
+/** Metadata of one window of UIDs, then the hashes: from the cache when the size matches, else the bodies in batches. */
+async function readWindow(s: Side, uids: ArrayLike<number>): Promise<Rec[]> {
+  if (uids.length === 0) return [];
+  s.probe?.onRead?.(s.side, uids.length);
+  const all = await s.client.fetchAll(uidSet(Array.from(uids)), { uid: true, size: true, flags: true, internalDate: true }, { uid: true });
+  const metas: MessageMeta[] = [];
+  for (const m of all) {
+    const meta: MessageMeta = { uid: m.uid, size: m.size ?? 0, flags: [...(m.flags ?? [])], ...(m.internalDate ? { internalDate: new Date(m.internalDate) } : {}) };
+    if (s.skipDeleted && meta.flags.some((f) => f.toLowerCase() === '\\deleted')) s.skipped++;
+    else metas.push(meta);
+  }
+  metas.sort((a, b) => a.uid - b.uid);
+  const hashes = new Map<number, { sha: string; norm: string }>();
+  const toHash: MessageMeta[] = [];
+  for (const m of metas) {
+    const c = s.reuse?.get(m.uid);
+    if (c && c.size === m.size) hashes.set(m.uid, c);
     else toHash.push(m);
   }
   for (const batch of batches(toHash, 200, 16 * 1024 * 1024)) {
-    const bodies = await fetchBodies(client, batch.map((m) => m.uid));
+    const bodies = await fetchBodies(s.client, batch.map((m) => m.uid));
     for (const m of batch) {
       const b = bodies.get(m.uid);
       if (!b) continue;
       const id = contentId(b);
-      push(m, id.sha256, id.normalizedSha256);
+      hashes.set(m.uid, { sha: id.sha256, norm: id.normalizedSha256 });
+      s.hashed++;
     }
   }
-  return { recs, skipped: metas.length - kept.length, hashed: toHash.length };
+  const recs: Rec[] = [];
+  for (const m of metas) {
+    const h = hashes.get(m.uid);
+    if (!h) continue;
+    recs.push({ uid: m.uid, sha: h.sha, norm: h.norm, flags: copyableFlags(m.flags), date: m.internalDate?.getTime() ?? 0, folder: s.wire, display: s.display });
+    s.keep?.set(m.uid, { sha: h.sha, norm: h.norm, size: m.size });
+  }
+  return recs;
 }
 
 function compare(s: Rec, t: Rec, target: string, out: Difference[], fv: FolderVerify, normalized: UserVerify['normalized']): void {
@@ -149,55 +296,124 @@ export interface VerifyDeps {
   known?: VerifyCache | undefined;
   /** Record every hash used into this cache. */
   keep?: VerifyCache | undefined;
+  /** UIDs per window (default VERIFY_WINDOW). */
+  window?: number;
+  probe?: VerifyProbe;
+}
+
+/** Index of `uid` in an ascending array, or -1. */
+function indexOf(sorted: Uint32Array, uid: number): number {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const u = sorted[mid]!;
+    if (u === uid) return mid;
+    if (u < uid) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 /** Verifies one target folder against every source folder mapped into it. */
 export async function verifyTarget(d: VerifyDeps, target: string, group: FolderMapping[], out: UserVerify): Promise<void> {
   const display = group[0]!.display.target;
   const fv: FolderVerify = { target: display, sources: group.map((m) => m.display.source), sourceCount: 0, targetCount: 0, skippedDeleted: 0, equal: 0, normalized: 0, differences: 0 };
-  const src: Rec[] = [];
-  const mapped = new Map<string, number>();
+  const window = d.window ?? VERIFY_WINDOW;
+  // The target folder stays open on its session while the source folders are read on theirs.
+  const { s: tside, uids: targetUids } = await openSide(d.target, 'target', target, display, false, d.known, d.keep, d.probe);
+  /** One bit per listed target message (by its index in targetUids): paired already. */
+  const paired = new Uint8Array(Math.ceil(targetUids.length / 8));
+  const isPaired = (i: number): boolean => (paired[i >>> 3]! & (1 << (i & 7))) !== 0;
+  const setPaired = (i: number): void => { paired[i >>> 3]! |= 1 << (i & 7); };
+  const unpaired: Rec[] = [];
+  let srcHashed = 0;
+
   for (const m of group) {
-    const h = await hashFolder(d.source, m.source, m.display.source, d.skipDeleted, { side: 'source', known: d.known, keep: d.keep });
-    src.push(...h.recs);
-    fv.skippedDeleted += h.skipped;
-    fv.hashed = (fv.hashed ?? 0) + h.hashed;
-    for (const r of await d.state.messages(d.address, m.source, 'done')) {
-      if (r.target_uid !== null) mapped.set(`${m.source}\0${r.source_uid}`, r.target_uid);
+    const { s: sside, uids } = await openSide(d.source, 'source', m.source, m.display.source, d.skipDeleted, d.known, d.keep, d.probe);
+    /** One source window: its target counterparts from the map, compared in source order. */
+    const pairWindow = async (recs: Rec[]): Promise<void> => {
+      fv.sourceCount += recs.length;
+      if (recs.length === 0) return;
+      // The window's state rows: pages of the map by source UID range (usually one query), never more than a window.
+      const mapped = new Map<number, number>();
+      const lo = recs[0]!.uid;
+      const hi = recs[recs.length - 1]!.uid;
+      for (let after = lo - 1; ;) {
+        const page = await d.state.messagesPage(d.address, m.source, after, window);
+        for (const r of page) {
+          if (r.source_uid <= hi && r.state === 'done' && r.target_uid !== null) mapped.set(r.source_uid, r.target_uid);
+        }
+        if (page.length < window || page[page.length - 1]!.source_uid >= hi) break;
+        after = page[page.length - 1]!.source_uid;
+      }
+      // Only target messages in the folder's listing, each once (the listing is the snapshot we compare with).
+      const want = new Set<number>();
+      for (const s of recs) {
+        const tu = mapped.get(s.uid);
+        if (tu === undefined) continue;
+        const i = indexOf(targetUids, tu);
+        if (i >= 0 && !isPaired(i)) want.add(tu);
+      }
+      const tgt = new Map((await readWindow(tside, [...want].sort((a, b) => a - b))).map((t) => [t.uid, t]));
+      for (const s of recs) {
+        const tu = mapped.get(s.uid);
+        const t = tu !== undefined ? tgt.get(tu) : undefined;
+        if (t) {
+          tgt.delete(t.uid);
+          setPaired(indexOf(targetUids, t.uid));
+          fv.targetCount++;
+          compare(s, t, display, out.differences, fv, out.normalized);
+        } else unpaired.push(s);
+      }
+    };
+    // The next source window is read while the current one is paired on the target session.
+    let next = uids.length > 0 ? readWindow(sside, uids.subarray(0, window)) : undefined;
+    for (let i = 0; next; i += window) {
+      const recs = await next;
+      next = i + window < uids.length ? readWindow(sside, uids.subarray(i + window, i + 2 * window)) : undefined;
+      next?.catch(() => undefined);
+      await pairWindow(recs);
+    }
+    fv.skippedDeleted += sside.skipped;
+    srcHashed += sside.hashed;
+  }
+
+  // Not in the map (state lost, copied by something else): pair by content with the target messages left.
+  const wanted = new Set<string>();
+  for (const s of unpaired) { wanted.add(s.sha); wanted.add(s.norm); }
+  const candidates: Rec[] = [];
+  const extras: number[] = [];
+  for (let i = 0; i < targetUids.length; i += window) {
+    const rest: number[] = [];
+    for (let j = i; j < Math.min(i + window, targetUids.length); j++) if (!isPaired(j)) rest.push(targetUids[j]!);
+    for (const t of await readWindow(tside, rest)) {
+      fv.targetCount++;
+      if (wanted.has(t.sha)) candidates.push(t);
+      else extras.push(t.uid);
     }
   }
-  const th = await hashFolder(d.target, target, display, false, { side: 'target', known: d.known, keep: d.keep });
-  const tgt = th.recs;
-  fv.hashed = (fv.hashed ?? 0) + th.hashed;
-  out.hashed = (out.hashed ?? 0) + (fv.hashed ?? 0);
-  fv.sourceCount = src.length;
-  fv.targetCount = tgt.length;
-  const byUid = new Map(tgt.map((t) => [t.uid, t]));
-  const unpaired: Rec[] = [];
-  for (const s of src) {
-    const tu = mapped.get(`${s.folder}\0${s.uid}`);
-    const t = tu !== undefined ? byUid.get(tu) : undefined;
-    if (t) {
-      byUid.delete(t.uid);
-      compare(s, t, display, out.differences, fv, out.normalized);
-    } else unpaired.push(s);
-  }
-  // Not in the map (state lost, copied by something else): pair by content.
   const bySha = new Map<string, Rec[]>();
-  for (const t of byUid.values()) bySha.set(t.sha, [...(bySha.get(t.sha) ?? []), t]);
+  for (const t of candidates) {
+    const list = bySha.get(t.sha);
+    if (list) list.push(t);
+    else bySha.set(t.sha, [t]);
+  }
   for (const s of unpaired) {
     const t = bySha.get(s.sha)?.shift() ?? bySha.get(s.norm)?.shift();
     if (t) {
-      byUid.delete(t.uid);
       compare(s, t, display, out.differences, fv, out.normalized);
     } else {
       out.differences.push({ kind: 'missing', folder: s.display, target: display, sourceUid: s.uid, detail: 'on the source, not on the target' });
       fv.differences++;
     }
   }
-  for (const t of byUid.values()) {
-    out.differences.push({ kind: 'extra', folder: display, target: display, targetUid: t.uid, detail: 'on the target, not on the source' });
+  for (const list of bySha.values()) for (const t of list) extras.push(t.uid);
+  for (const uid of extras.sort((a, b) => a - b)) {
+    out.differences.push({ kind: 'extra', folder: display, target: display, targetUid: uid, detail: 'on the target, not on the source' });
     fv.differences++;
   }
+  fv.hashed = srcHashed + tside.hashed;
+  out.hashed = (out.hashed ?? 0) + fv.hashed;
   out.folders.push(fv);
 }
