@@ -7,35 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SMTPServer } from 'smtp-server';
-import { RawClient, smtpSystem, startGateway, type AfterHost } from './helpers.js';
-
-interface Seen { mail: Record<string, string>; rcpts: { address: string; args: Record<string, string> }[] }
-
-async function dsnSink(t: AfterHost): Promise<{ port: number; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = new SMTPServer({
-    hideDSN: false, authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false, closeTimeout: 300,
-    onData: (stream, s, cb) => {
-      stream.resume();
-      stream.on('end', () => {
-        const mailArgs = s.envelope.mailFrom ? s.envelope.mailFrom.args : false;
-        seen.push({
-          mail: mailArgs === false ? {} : (mailArgs as Record<string, string>),
-          rcpts: s.envelope.rcptTo.map((r) => ({ address: r.address, args: r.args === false ? {} : (r.args as Record<string, string>) })),
-        });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  const a = server.server.address();
-  return { port: typeof a === 'object' && a ? a.port : 0, seen };
-}
+import { RawClient, dsnRecorder, smtpSystem, startGateway } from './helpers.js';
 
 test('NOTIFY and ORCPT per recipient, RET and ENVID go on to a next hop that offers DSN', async (t) => {
-  const sink = await dsnSink(t);
+  const sink = await dsnRecorder(t);
   const g = await startGateway(t, { people: { legacy: ['ann@example.com,Ann,', 'bob@example.com,Bob,'] }, systems: { legacy: smtpSystem(sink.port) } });
   const { client } = await RawClient.open(g.port);
   t.after(() => client.close());

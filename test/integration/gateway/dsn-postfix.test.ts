@@ -17,10 +17,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { SMTPServer } from 'smtp-server';
 import { masterSession } from '../../harness/mail.js';
 import { newMailUsers, startPostfix, stopPostfix, useLab, type DovecotInfo, type LabInfo } from '../../harness/index.js';
-import { RawClient, smtpSystem, startGateway, tempDir, type AfterHost } from './helpers.js';
+import { RawClient, dsnRecorder, smtpSystem, startGateway, tempDir } from './helpers.js';
 
 /** One message with DSN parameters: rcpts[0] with NOTIFY=SUCCESS,FAILURE and ORCPT, rcpts[1] without either. */
 async function sendWithDsn(port: number, from: string, rcpts: [string, string], orcptXtext: string, envidXtext: string, mid: string): Promise<void> {
@@ -102,35 +101,9 @@ test('Postfix as next hop gets NOTIFY, ORCPT, ENVID and RET: its success DSN car
   assert.equal((await inboxSources(system, sender!.address, /multipart\/report/i)).length, 1, 'one success DSN only');
 });
 
-interface Seen { mail: Record<string, string>; rcpts: { address: string; args: Record<string, string> }[] }
-
-/** An LMTP server offering DSN that records the MAIL and RCPT parameters it is given. */
-async function lmtpDsnSink(t: AfterHost): Promise<{ port: number; seen: Seen[] }> {
-  const seen: Seen[] = [];
-  const server = new SMTPServer({
-    lmtp: true, hideDSN: false, authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false, closeTimeout: 300,
-    onData: (stream, s, cb) => {
-      stream.resume();
-      stream.on('end', () => {
-        const mailArgs = s.envelope.mailFrom ? s.envelope.mailFrom.args : false;
-        seen.push({
-          mail: mailArgs === false ? {} : (mailArgs as Record<string, string>),
-          rcpts: s.envelope.rcptTo.map((r) => ({ address: r.address, args: r.args === false ? {} : (r.args as Record<string, string>) })),
-        });
-        cb(null, s.envelope.rcptTo.map(() => 'Ok') as unknown as string);
-      });
-    },
-  });
-  server.on('error', () => undefined);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  t.after(() => new Promise<void>((r) => server.close(() => r())));
-  const a = server.server.address();
-  return { port: typeof a === 'object' && a ? a.port : 0, seen };
-}
-
 test('Postfix relays NOTIFY, ORCPT, RET and ENVID from the gateway on to a DSN-capable next hop unchanged', async (t) => {
   const lab: LabInfo = await useLab(t, { only: ['postfix'] });
-  const sink = await lmtpDsnSink(t);
+  const sink = await dsnRecorder(t, { lmtp: true });
   // A Postfix of our own, built by the lab harness, whose LMTP next hop is the recording sink.
   const dir = tempDir(t, 'mb-pf-dsn-');
   const fakeTarget: DovecotInfo = { ...lab.dovecot.legacy, lmtpPort: sink.port };

@@ -238,3 +238,32 @@ export async function sendRaw(port: number, from: string, to: string[], data: st
     client.close();
   }
 }
+
+/** The DSN parameters a next hop was given: MAIL's and each RCPT's. */
+export interface SeenDsn { mail: Record<string, string>; rcpts: { address: string; args: Record<string, string> }[] }
+
+/** An SMTP (or LMTP) server offering DSN that records the MAIL and RCPT parameters of each transaction. */
+export async function dsnRecorder(t: AfterHost, opts: { lmtp?: boolean } = {}): Promise<{ port: number; seen: SeenDsn[] }> {
+  const seen: SeenDsn[] = [];
+  const server = new SMTPServer({
+    lmtp: opts.lmtp === true, hideDSN: false, authOptional: true, disabledCommands: ['STARTTLS', 'AUTH'], logger: false, closeTimeout: 300,
+    onData: (stream, s, cb) => {
+      stream.resume();
+      stream.on('end', () => {
+        const mailArgs = s.envelope.mailFrom ? s.envelope.mailFrom.args : false;
+        seen.push({
+          mail: mailArgs === false ? {} : (mailArgs as Record<string, string>),
+          rcpts: s.envelope.rcptTo.map((r) => ({ address: r.address, args: r.args === false ? {} : (r.args as Record<string, string>) })),
+        });
+        // LMTP answers once per recipient.
+        if (opts.lmtp) cb(null, s.envelope.rcptTo.map(() => 'Ok') as unknown as string);
+        else cb();
+      });
+    },
+  });
+  server.on('error', () => undefined);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const a = server.server.address();
+  return { port: typeof a === 'object' && a ? a.port : 0, seen };
+}
