@@ -23,13 +23,13 @@
  * --heap-limit MB runs every phase with --max-old-space-size=MB: a phase that
  * finishes under a cap far below what one object per message needs is bounded.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 import { runBenchChild } from './lib/child.js';
+import { benchLab } from './lib/bench-lab.js';
 import { Secret } from '../src/core/index.js';
 import type { SystemConfig } from '../src/config/index.js';
 import { MigrationState, migrateUser, type UserVerify, type VerifyCache } from '../src/migration/index.js';
@@ -37,7 +37,7 @@ import * as verifyNew from '../src/migration/verify.js';
 import { silentLogger } from '../src/observe/index.js';
 import { openStore } from '../src/store/index.js';
 import type { FolderMapping } from '../src/protocol/imap/index.js';
-import { LAB_HOST, attachLab, labDir, startLab, stopLab, type DovecotInfo } from '../test/harness/index.js';
+import { LAB_HOST, attachLab, type DovecotInfo } from '../test/harness/index.js';
 import { masterSession, newMigrationUsers } from '../test/harness/mail.js';
 import { loadInboxMaildir } from '../test/integration/migration/maildir-load.js';
 
@@ -140,21 +140,13 @@ async function main(): Promise<void> {
   const heapLimit = argValue('--heap-limit');
   const verifyRounds = Number(argValue('--verify-rounds') ?? 1);
   if (heapLimit) process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --max-old-space-size=${Number(heapLimit)}`.trim();
-  const dir = mkdtempSync(join(tmpdir(), 'mb-bench-mem-'));
-  chmodSync(dir, 0o755);
-  labDir(dir);
-  let started = false;
-  const cleanup = async () => {
-    if (started) { started = false; await stopLab(dir); }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { void cleanup().finally(() => process.exit(130)); });
+  const bl = benchLab('mb-bench-mem-');
+  const { dir, cleanup } = bl;
   const say = (s: string) => console.log(s);
   const fig = (f: Figure) => `${f.seconds.toFixed(2)} s, heap+buffers peak ${f.peakMb.toFixed(1)} MB / after major GC ${f.liveMb.toFixed(1)} MB`;
   try {
     say(`bench/migrate-memory ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores, load average at start ${loadavg().map((n) => n.toFixed(2)).join(' ')}`);
-    started = true;
-    const lab = await startLab(dir, { only: ['dovecot'] });
+    const lab = await bl.start();
     for (const n of sizes) {
       const [u] = await newMigrationUsers(lab, 1, `mem${n}`);
       const t0 = performance.now();

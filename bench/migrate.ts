@@ -23,17 +23,18 @@
  * MAILBRIDGE_MIGRATION_BATCH is passed through, as with the CLI. --cases a or b runs one case only.
  * The child's peak RSS is the whole process, worker threads included.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { runBenchChild } from './lib/child.js';
+import { benchLab } from './lib/bench-lab.js';
 import { Secret } from '../src/core/index.js';
 import type { SystemConfig } from '../src/config/index.js';
 import { migrateUsers, type UserPassReport } from '../src/migration/index.js';
 import { silentLogger } from '../src/observe/index.js';
 import { openStore } from '../src/store/index.js';
 import {
-  LAB_HOST, attachLab, labDir, labUser, newMailUsers, startLab, stopLab, type DovecotInfo, type LabInfo,
+  LAB_HOST, attachLab, labUser, newMailUsers, type DovecotInfo, type LabInfo,
 } from '../test/harness/index.js';
 import { masterSession, newMigrationUsers } from '../test/harness/mail.js';
 import { loadMailbox } from './lib/mail-corpus.js';
@@ -156,21 +157,13 @@ async function main(): Promise<void> {
   const profileDir = argValue('--profile');
   const rounds = Number(argValue('--rounds') ?? 2);
   const only = argValue('--cases');
-  const dir = mkdtempSync(join(tmpdir(), 'mb-bench-mig-'));
-  chmodSync(dir, 0o755);
-  labDir(dir);
-  let started = false;
-  const cleanup = async () => {
-    if (started) { started = false; await stopLab(dir); }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { void cleanup().finally(() => process.exit(130)); });
+  const bl = benchLab('mb-bench-mig-');
+  const { dir, cleanup } = bl;
   const say = (s: string) => console.log(s);
   try {
     say(`bench/migrate ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores, load average at start ${loadavg().map(f2).join(' ')}`);
     const t0 = performance.now();
-    started = true;
-    const lab = await startLab(dir, { only: ['dovecot'] });
+    const lab = await bl.start();
     const [big, ...par] = await newMigrationUsers(lab, 1 + mailboxes, 'bench');
     const sources = new Map<string, MailboxDigest>();
     const load = async (address: string, count: number, seed: number) => {
