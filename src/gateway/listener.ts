@@ -16,7 +16,7 @@ import { SMTPServer, type SMTPServerAddress, type SMTPServerDataStream, type SMT
 import type { Logger } from 'pino';
 import { logEvent } from '../observe/index.js';
 import {
-  formatDate, isNullPath, parseMailbox, rejection, Reply, relayTrick, replyForError, SMTP_SERVER_REPLY_OPTIONS, toSmtpServerError, xtextEncode,
+  formatDate, isNullPath, parseMailbox, rejection, Reply, relayTrick, replyForError, sendContext, SMTP_SERVER_REPLY_OPTIONS, toSmtpServerError, xtextEncode,
   type Reply as ReplyT,
 } from '../protocol/smtp/index.js';
 import type { Spool, SpoolEnvelope, SpoolRecipient, QueuedMessage } from '../spool/index.js';
@@ -191,9 +191,9 @@ export class GatewayListener {
         const data = hideAuthBeforeTls(conn, code, raw);
         const text = Array.isArray(data) ? data.join(' ') : (data || '');
         const rw = REPLY_REWRITES.find((x) => x.code === code && x.text.test(text));
-        if (!rw) return send(code, data, context);
+        if (!rw) return send(code, data, sendContext(data, context));
         const e = toSmtpServerError(rw.reply());
-        send(e.responseCode, e.message, context);
+        send(e.responseCode, e.message, false);
       };
     };
   }

@@ -4,7 +4,7 @@ import { Duplex } from 'node:stream';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { MbError } from '../../core/index.js';
 import {
-  Reply, formatReply, isReply, parseReply, rejection, replyForError, toSmtpServerError, SMTP_SERVER_REPLY_OPTIONS,
+  Reply, formatReply, isReply, parseReply, rejection, replyForError, sendContext, toSmtpServerError, SMTP_SERVER_REPLY_OPTIONS,
 } from './replies.js';
 
 /** Every constructor with the code and enhanced code it must give: the catalogue, pinned. */
@@ -204,18 +204,19 @@ async function converse(options: SMTPServerOptions, lines: string[], want: RegEx
   return pipe.out;
 }
 
-test('smtp-server 3.21 writes our reply with exactly one enhanced code', async () => {
-  assert.equal(new SMTPServer({ logger: false, hideSTARTTLS: true }).options.hideENHANCEDSTATUSCODES, SMTP_SERVER_REPLY_OPTIONS.hideENHANCEDSTATUSCODES);
-  const out = await converse(
-    { ...SMTP_SERVER_REPLY_OPTIONS, onRcptTo: (_a, _s, cb) => cb(toSmtpServerError(Reply.relayDenied())) },
-    ['EHLO client.example', 'MAIL FROM:<a@example.org>', 'RCPT TO:<b@elsewhere.example>'],
-    /^554 /m,
-  );
-  assert.match(out, /^554 5\.7\.1 Relay access denied\r$/m);
-  assert.doesNotMatch(out, /ENHANCEDSTATUSCODES/);
+test('with our options smtp-server announces ENHANCEDSTATUSCODES and codes its own replies; sendContext keeps ours single', async () => {
+  assert.equal(SMTP_SERVER_REPLY_OPTIONS.hideENHANCEDSTATUSCODES, false);
+  const out = await converse({ ...SMTP_SERVER_REPLY_OPTIONS }, ['EHLO client.example', 'MAIL FROM:<a@example.org>'], /^250 2\.1\.0 /m);
+  assert.match(out, /^250[ -]ENHANCEDSTATUSCODES\r$/m);
+  assert.match(out, /^250 2\.1\.0 Accepted\r$/m);
+  // A text that starts with a code gets no second one; any other keeps smtp-server's context.
+  assert.equal(sendContext('5.7.1 Relay access denied', 'RCPT'), false);
+  assert.equal(sendContext('Accepted', 'MAIL'), 'MAIL');
+  assert.equal(sendContext(['gw.test', 'PIPELINING'], 'EHLO'), 'EHLO');
+  assert.equal(sendContext('2.0.0 Ok: queued as X', undefined), false);
 });
 
-test('smtp-server with enhanced codes on would add a second, wrong one (why the option matters)', async () => {
+test('smtp-server with enhanced codes on adds a second, wrong one to a coded text (why sendContext matters)', async () => {
   const out = await converse(
     { hideENHANCEDSTATUSCODES: false, onRcptTo: (_a, _s, cb) => cb(toSmtpServerError(Reply.relayDenied())) },
     ['EHLO client.example', 'MAIL FROM:<a@example.org>', 'RCPT TO:<b@elsewhere.example>'],

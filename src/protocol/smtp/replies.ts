@@ -179,16 +179,26 @@ export interface SmtpServerError extends Error {
 }
 
 /**
- * Options the gateway passes to smtp-server so that a peer sees exactly one
- * enhanced code. smtp-server 3.21 prefixes a code of its own, derived from the
- * basic code (550 -> 5.1.1, even for a relay refusal), to every reply unless
- * `hideENHANCEDSTATUSCODES` is true; true is its default, and it also leaves
- * ENHANCEDSTATUSCODES out of the EHLO list. We keep it so and put our own code
- * at the start of the text, where MTA clients look for it (RFC 3463 codes were
- * read from reply text long before RFC 2034 announced them). replies.test.ts
- * pins both behaviours of the installed smtp-server.
+ * Options the gateway passes to smtp-server: enhanced status codes on
+ * (RFC 2034: ENHANCEDSTATUSCODES in the EHLO list, and a code in smtp-server's
+ * own replies such as "250 2.1.0 Accepted"). smtp-server 3.21 prefixes a code
+ * derived from the basic code (550 -> 5.1.1, even for a relay refusal) to
+ * every reply, also to ours, which already carry the right one at the start of
+ * their text; `sendContext` turns its prefix off for those, so a peer sees
+ * exactly one code. replies.test.ts pins both behaviours of the installed
+ * smtp-server.
  */
-export const SMTP_SERVER_REPLY_OPTIONS = Object.freeze({ hideENHANCEDSTATUSCODES: true } as const);
+export const SMTP_SERVER_REPLY_OPTIONS = Object.freeze({ hideENHANCEDSTATUSCODES: false } as const);
+
+const LEADING_ENHANCED_CODE = /^[245]\.\d{1,3}\.\d{1,3} /;
+
+/**
+ * The context to hand to smtp-server's send() for a reply: false (no code of
+ * its own) when the text already starts with an enhanced code, else as given.
+ */
+export function sendContext(data: string | string[] | false | undefined, context: string | false | undefined): string | false | undefined {
+  return typeof data === 'string' && LEADING_ENHANCED_CODE.test(data) ? false : context;
+}
 
 /**
  * The error to hand to an smtp-server callback: `responseCode` always set (its

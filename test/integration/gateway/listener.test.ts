@@ -14,13 +14,17 @@ import { RawClient, sendRaw, smtpSystem, startGateway, startSink } from './helpe
 const PEOPLE = { legacy: ['ann@example.com,Ann,ann.alias@example.com', 'bob@example.com,Bob,'] };
 const MSG = 'From: a@example.org\r\nTo: ann@example.com\r\nSubject: hi\r\nMessage-ID: <m1@example.org>\r\n\r\nHello\r\n';
 
-test('EHLO offers PIPELINING, 8BITMIME, SMTPUTF8, DSN and SIZE with our limit', async (t) => {
+test('EHLO offers PIPELINING, 8BITMIME, SMTPUTF8, ENHANCEDSTATUSCODES, DSN and SIZE with our limit; replies carry one enhanced code', async (t) => {
   const { port } = await startGateway(t, { people: PEOPLE });
   const { client, greeting } = await RawClient.open(port);
   t.after(() => client.close());
   assert.match(greeting, /^220 gw\.test /);
   const ehlo = await client.cmd('EHLO c.test');
-  for (const f of ['PIPELINING', '8BITMIME', 'SMTPUTF8', 'DSN', 'SIZE 1000000']) assert.match(ehlo, new RegExp(`250[ -]${f}\\b`));
+  for (const f of ['PIPELINING', '8BITMIME', 'SMTPUTF8', 'ENHANCEDSTATUSCODES', 'DSN', 'SIZE 1000000']) assert.match(ehlo, new RegExp(`250[ -]${f}\\b`));
+  // RFC 2034: with ENHANCEDSTATUSCODES announced, every 2xx/4xx/5xx reply carries exactly one code.
+  assert.match(await client.cmd('MAIL FROM:<a@example.org>'), /^250 2\.1\.0 [A-Za-z]/);
+  assert.match(await client.cmd('RCPT TO:<ann@example.com>'), /^250 2\.1\.5 [A-Za-z]/);
+  assert.match(await client.cmd('RSET'), /^250 2\.0\.0 [A-Za-z]/);
   assert.doesNotMatch(ehlo, /STARTTLS/, 'no certificate configured');
 });
 
