@@ -16,8 +16,8 @@
  * hashes only those the pre-check did not (the final pass' copies); full re-hashes every message under
  * the hold; after verifies right after the release.
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Secret, parseDuration } from '../src/core/index.js';
 import type { SystemConfig } from '../src/config/index.js';
@@ -26,7 +26,8 @@ import { DirectoryResolver, Gateway, StoreHoldGate } from '../src/gateway/index.
 import { migrateUser, verifyUser, type EngineDeps } from '../src/migration/index.js';
 import { createMetrics, silentLogger } from '../src/observe/index.js';
 import { openStore } from '../src/store/index.js';
-import { LAB_HOST, labDir, startLab, stopLab, type DovecotInfo } from '../test/harness/index.js';
+import { LAB_HOST, type DovecotInfo } from '../test/harness/index.js';
+import { benchLab } from './lib/bench-lab.js';
 import { masterSession, newMigrationUsers } from '../test/harness/mail.js';
 import { loadMailbox } from './lib/mail-corpus.js';
 
@@ -51,20 +52,12 @@ async function main(): Promise<void> {
   const v = argValue('--verify') ?? 'hold';
   if (v !== 'hold' && v !== 'after' && v !== 'full') throw new Error(`--verify: hold, after or full, not ${v}`);
   const verifyMode: 'hold' | 'after' | 'full' = v;
-  const dir = mkdtempSync(join(tmpdir(), 'mb-bench-cut-'));
-  chmodSync(dir, 0o755);
-  labDir(dir);
-  let started = false;
-  const cleanup = async (): Promise<void> => {
-    if (started) { started = false; await stopLab(dir); }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { void cleanup().finally(() => process.exit(130)); });
+  const bl = benchLab('mb-bench-cut-');
+  const { dir, cleanup } = bl;
   const say = (s: string): void => console.log(s);
   try {
     say(`bench/cutover ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores, load average at start ${loadavg().map(f2).join(' ')}`);
-    started = true;
-    const lab = await startLab(dir, { only: ['dovecot'] });
+    const lab = await bl.start();
     const [user, other] = await newMigrationUsers(lab, 2, 'bench');
     const s = await masterSession(lab.dovecot.legacy, user!.address);
     let loaded: { messages: number; bytes: number };
