@@ -21,6 +21,7 @@ export * from './slapd.js';
 export * from './radicale.js';
 export * from './postfix.js';
 export * from './tls.js';
+export * from './cli.js';
 
 /** Anything with node:test's `after(fn)`: a TestContext or a SuiteContext. */
 export interface AfterHost { after(fn: () => Promise<void> | void): unknown }

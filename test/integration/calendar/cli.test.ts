@@ -4,22 +4,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, type RadicaleInfo } from '../../harness/index.js';
+import { cli, freePort, type RadicaleInfo } from '../../harness/index.js';
 import { calendarPerson, put, useCalendarLab, vcalendar } from './setup.js';
 
-const MAIN = new URL('../../../src/cli/main.ts', import.meta.url).pathname;
-
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', MAIN, ...args], { env: { ...process.env, MAILBRIDGE_LOG_LEVEL: 'error' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]) => cli(args, { env: { MAILBRIDGE_LOG_LEVEL: 'error' } });
 
 describe('mailbridge freebusy', () => {
   const lab = useCalendarLab();

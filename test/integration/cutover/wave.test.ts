@@ -6,27 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../../src/store/index.js';
-import { useLab, type LabInfo } from '../../harness/index.js';
+import { cli, useLab, type LabInfo } from '../../harness/index.js';
 import { newMigrationUsers } from '../../harness/mail.js';
 import { msg, withSession } from '../migration/setup.js';
-
-const ROOT = join(import.meta.dirname, '../../..');
-
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function writeConfig(lab: LabInfo, users: string[]): { config: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'mb-wave-'));

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { resolveRecipient, showRecord } from '../../../src/directory/index.js';
-import { useLab } from '../../harness/index.js';
+import { cli as runCli, useLab } from '../../harness/index.js';
 import { makeTree } from './helpers.js';
 
 const run = promisify(execFile);
@@ -61,13 +61,8 @@ test('CSV source and the command line: sync --dry-run, sync --json, show, export
   writeFileSync(cfgFile, tr.yaml);
   await tr.add('legacy', { uid: 'ned', cn: 'Ned', mail: tr.addr('ned') });
   const cli = async (...args: string[]) => {
-    try {
-      const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', '--config', cfgFile, ...args], { cwd: resolve(import.meta.dirname, '../../..') });
-      return { code: 0, out: r.stdout, err: r.stderr };
-    } catch (e) {
-      const x = e as { code: number; stdout: string; stderr: string };
-      return { code: x.code, out: x.stdout, err: x.stderr };
-    }
+    const r = await runCli(['--config', cfgFile, ...args]);
+    return { code: r.code, out: r.stdout, err: r.stderr };
   };
   const dry = await cli('directory', 'sync', '--dry-run');
   assert.equal(dry.code, 0, dry.err);

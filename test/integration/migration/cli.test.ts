@@ -6,16 +6,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { useLab, type LabInfo } from '../../harness/index.js';
+import { cli, useLab, type LabInfo } from '../../harness/index.js';
 import { newMigrationUsers } from '../../harness/mail.js';
 import { contentOf, msg, snapshot, withSession } from './setup.js';
 
-const ROOT = join(import.meta.dirname, '../../..');
 const DATE = new Date('2022-02-03T04:05:06Z');
 
 function writeConfig(lab: LabInfo, users: string[]): { config: string; dir: string } {
@@ -26,32 +24,6 @@ function writeConfig(lab: LabInfo, users: string[]): { config: string; dir: stri
   writeFileSync(config, `organization: Test\ndomains: [${lab.domain}]\nstore: { sqlite: ./state.db }\nsystems:\n${sys('legacy')}${sys('cloud')}`
     + 'migration: { from: legacy, to: cloud, users: ./users.csv, concurrency: 2 }\n');
   return { config, dir };
-}
-
-interface Run { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
-
-/** Runs the CLI; killWhen arms pollKill (checked every 2 ms), and pollKill's first true sends SIGKILL. */
-function cli(args: string[], opts: { env?: Record<string, string>; killWhen?: (stderr: string) => boolean; pollKill?: () => boolean } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT, env: { ...process.env, ...opts.env } });
-    let stdout = '';
-    let stderr = '';
-    let armed = false;
-    let timer: NodeJS.Timeout | undefined;
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (!armed && opts.killWhen?.(stderr)) {
-        armed = true;
-        if (!opts.pollKill) child.kill('SIGKILL');
-        else timer = setInterval(() => { if (opts.pollKill!()) child.kill('SIGKILL'); }, 2);
-      }
-    });
-    child.on('exit', (code, signal) => {
-      if (timer) clearInterval(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
 }
 
 test('cli: plan, dry run, run, status, verify (exit 0), verify after a change behind its back (exit 1)', async (t) => {

@@ -7,12 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { useLab, type LabInfo } from '../../harness/index.js';
+import { cli, useLab, type LabInfo } from '../../harness/index.js';
 import { newMigrationUsers } from '../../harness/mail.js';
 import { parseConfig } from '../../../src/config/index.js';
 import { createLogger } from '../../../src/observe/index.js';
@@ -21,7 +21,6 @@ import { UserLease, migrateUsers, type EngineDeps } from '../../../src/migration
 import { engineDeps, msg, snapshot, withSession } from './setup.js';
 import { freshDatabases } from '../store/pg.js';
 
-const ROOT = join(import.meta.dirname, '../../..');
 const DATE = new Date('2023-04-05T06:07:08Z');
 
 async function seed(lab: LabInfo, address: string, n: number): Promise<void> {
@@ -123,19 +122,6 @@ for (const driver of ['sqlite', 'postgres'] as const) test(`the engine leases fo
   assert.equal(of('migration.lease.released').length, 3);
   assert.equal((await withSession(lab.dovecot.cloud, address, (c) => snapshot(c, 'INBOX'))).length, 3, 'copied once over all the runs');
 });
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function cli(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/cli/main.ts'), ...args], { cwd: ROOT });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 function writeConfig(lab: LabInfo, dir: string, users: string[]): string {
   const sys = (s: 'legacy' | 'cloud') => `  ${s}:\n    imap: { host: 127.0.0.1, port: ${lab.dovecot[s].imapPort}, tls: none, admin: { user: ${lab.dovecot[s].masterUser}, password: "${lab.dovecot[s].masterPassword}" } }\n`;
