@@ -238,6 +238,7 @@ export function configSchema(ctx: SchemaContext): z.ZodType<ConfigBody> {
       interval: duration('time between directory syncs under serve').prefault('15m'),
       deleteThreshold: int('a sync that would delete more people stops (see --allow-deletes)', 0, 10_000_000).default(500),
       conflictWinner: doc(z.array(z.string()), 'system order deciding who wins when two systems claim an address').optional(),
+      changeOverlap: duration('an incremental sync asks LDAP for entries changed since the last run\'s newest change less this (replication lag, clock skew between masters; 0s for one server)', { allowZero: true }).prefault('2m'),
     }).prefault({}),
     probes: z.strictObject({
       interval: duration('time between synthetic probes').prefault('5m'),

@@ -168,6 +168,8 @@ export interface DirectoryConfig {
   readonly interval: number;
   readonly deleteThreshold: number;
   readonly conflictWinner?: readonly string[];
+  /** ms below the last run's highest change mark that an incremental read starts (directory/delta.ts); default 2 minutes. */
+  readonly changeOverlap?: number;
 }
 
 export interface ProbeMailbox {

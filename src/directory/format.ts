@@ -17,7 +17,8 @@ export function formatSyncResult(r: SyncResult): string {
   const lines: string[] = [];
   const read = (system: string) => {
     const x = r.reads[system];
-    return x ? `; ${x.mode} read${x.reason ? ` (${x.reason})` : ''}: ${x.people} entries and ${x.contacts} contacts read whole` : '';
+    const how = x?.reason ? ` (${x.reason})` : x?.since ? ` by change ${x.since}` : '';
+    return x ? `; ${x.mode} read${how}: ${x.people} entries and ${x.contacts} contacts read whole` : '';
   };
   const src = Object.entries(d.sources).map(([s, v]) => `${s}: ${v.people} people (${v.kind}), ${v.contacts} contacts of ours${read(s)}`);
   lines.push(`directory sync ${r.status === 'dry-run' ? '(dry run, nothing written)' : r.status}; run ${r.runId}`);

@@ -10,7 +10,7 @@ import { Attribute, Change, Client, NoSuchObjectError, type Entry } from 'ldapts
 import { MbError } from '../core/index.js';
 import type { LdapEndpoint } from '../config/index.js';
 import { normalizeDn } from '../protocol/ldap/index.js';
-import { MANAGED_ATTRIBUTES, MARKER_FILTER, MARKER_PREFIX, comparable, parseMarker, type ContactChange } from './contacts.js';
+import { MANAGED_ATTRIBUTES, MARKER_FILTER, MARKER_PREFIX, comparable, hashContact, parseMarker, type ContactChange } from './contacts.js';
 import { DirectoryErrors } from './errors.js';
 import { changeMarkOf, lowerKeys, mapEntry, requestedAttributes, type AttributeMap, type RawEntry } from './mapping.js';
 import type { ExistingContact, SourcePerson } from './types.js';
@@ -81,6 +81,15 @@ function toRaw(e: Entry): RawEntry {
     attributes[k] = list.map((x) => (Buffer.isBuffer(x) ? x.toString('utf8') : String(x)));
   }
   return { dn: e.dn, attributes };
+}
+
+const OWN_LOWER: ReadonlySet<string> = new Set([...MANAGED_ATTRIBUTES, 'objectClass'].map((a) => a.toLowerCase()));
+
+/** The attributes of a contact that a desired contact sets (contacts.ts desiredContact), as the server spelled them. */
+function ownAttributes(attrs: Record<string, string[]>): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  for (const [k, v] of Object.entries(attrs)) if (OWN_LOWER.has(k.toLowerCase()) && v.length > 0) out[k] = v;
+  return out;
 }
 
 /** RFC 4515: a filter given without its outer parentheses still composes. */
@@ -160,12 +169,16 @@ export class LdapDirectory {
    * anything under a contacts container (`excludeUnder`; in many layouts the
    * contacts OU sits below the people OU).
    */
-  async readPeople(map: AttributeMap, excludeUnder: readonly string[]): Promise<{ people: SourcePerson[]; skipped: SkippedEntry[] }> {
+  async readPeople(
+    map: AttributeMap, excludeUnder: readonly string[], since?: string,
+  ): Promise<{ people: SourcePerson[]; skipped: SkippedEntry[] }> {
     const people: SourcePerson[] = [];
     const skipped: SkippedEntry[] = [];
     try {
+      // `since`: a read by change (delta.ts), the clause that asks for changed entries only.
+      const filter = since === undefined ? this.peopleFilter() : `(&${this.peopleFilter()}${since})`;
       const pager = this.client.searchPaginated(this.cfg.baseDn, {
-        scope: 'sub', filter: this.peopleFilter(), attributes: requestedAttributes(map), paged: { pageSize: PAGE_SIZE },
+        scope: 'sub', filter, attributes: requestedAttributes(map), paged: { pageSize: PAGE_SIZE },
       });
       // DNs are parsed once per entry and the bases once per read: with 100,000
       // entries, parsing per comparison was the largest CPU cost of reading.
@@ -241,20 +254,43 @@ export class LdapDirectory {
 
   /** Everything in the contacts container with a mail or our marker. */
   async readContacts(): Promise<ExistingContact[]> {
+    return (await this.searchContacts()).contacts;
+  }
+
+  /**
+   * The contacts container's objects changed since a mark (delta.ts: `since`
+   * is the filter clause, `mark` the attribute), read whole, with their marks.
+   */
+  readContactsChanged(since: string, mark: string): Promise<{ contacts: ExistingContact[]; marks: string[] }> {
+    return this.searchContacts(since, mark);
+  }
+
+  private async searchContacts(since?: string, mark?: string): Promise<{ contacts: ExistingContact[]; marks: string[] }> {
     const dn = this.cfg.contactsDn;
-    if (!dn) return [];
-    const out: ExistingContact[] = [];
+    const contacts: ExistingContact[] = [];
+    const marks: string[] = [];
+    if (!dn) return { contacts, marks };
+    const any = `(|(mail=*)${MARKER_FILTER})`;
     try {
       const pager = this.client.searchPaginated(dn, {
-        scope: 'sub', filter: `(|(mail=*)${MARKER_FILTER})`, attributes: [...MANAGED_ATTRIBUTES], paged: { pageSize: PAGE_SIZE },
+        scope: 'sub', filter: since === undefined ? any : `(&${any}${since})`,
+        attributes: mark === undefined ? [...MANAGED_ATTRIBUTES] : [...MANAGED_ATTRIBUTES, 'objectClass', mark], paged: { pageSize: PAGE_SIZE },
       });
       for await (const page of pager) {
-        for (const e of page.searchEntries) out.push(this.toContact(e));
+        for (const e of page.searchEntries) {
+          if (mark === undefined) { contacts.push(this.toContact(e)); continue; }
+          const c = this.toContact(e);
+          // The hash the store keeps for a contact we wrote (contacts.ts hashContact), over what was read.
+          c.hash = hashContact(ownAttributes(toRaw(e).attributes));
+          contacts.push(c);
+          const m = markOf(e, [mark]);
+          if (m !== null) marks.push(m);
+        }
       }
     } catch (err) {
       throw unreachable(this.system, `reading contacts under ${dn}`, err);
     }
-    return out;
+    return { contacts, marks };
   }
 
   private toContact(e: Entry): ExistingContact {

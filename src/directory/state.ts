@@ -37,6 +37,10 @@ export interface SourceState {
   /** normalized DN -> [change mark, reason, DN] */
   skipped: Record<string, [string | null, string, string]>;
   fullAt: number;
+  /** The highest change mark read so far (delta.ts); null when unknown. */
+  high: string | null;
+  /** Set on a state to write when only `high` moved: a read position, written but not counted as a store write. */
+  positionOnly?: boolean;
 }
 
 export interface LoadedState {
@@ -103,7 +107,7 @@ export async function loadState(store: Store): Promise<LoadedState> {
 export async function loadSources(store: Store): Promise<Map<string, SourceState>> {
   const sources = new Map<string, SourceState>();
   for (const r of await store.db.selectFrom('directory_sources').selectAll().execute()) {
-    sources.set(r.system, { fingerprint: r.fingerprint, skipped: parseSkipped(r.skipped), fullAt: Number(r.full_at) });
+    sources.set(r.system, { fingerprint: r.fingerprint, skipped: parseSkipped(r.skipped), fullAt: Number(r.full_at), high: r.high_mark ?? null });
   }
   return sources;
 }
@@ -220,11 +224,13 @@ async function writeConflicts(tx: Kysely<Database>, _repos: Repos, conflicts: re
   return n;
 }
 
-/** The sources whose read state changed (fingerprint, skipped entries, a full read). */
+/** The sources whose read state changed (fingerprint, skipped entries, a full read, the high mark). */
 async function writeSources(tx: Kysely<Database>, sources: ReadonlyMap<string, SourceState>, now: number): Promise<number> {
+  let n = 0;
   for (const [system, st] of sources) {
-    const row = { fingerprint: st.fingerprint, skipped: JSON.stringify(st.skipped), full_at: st.fullAt, updated_at: now };
+    const row = { fingerprint: st.fingerprint, skipped: JSON.stringify(st.skipped), full_at: st.fullAt, updated_at: now, high_mark: st.high };
     await tx.insertInto('directory_sources').values({ system, ...row }).onConflict((oc) => oc.column('system').doUpdateSet(row)).execute();
+    if (st.positionOnly !== true) n++;
   }
-  return sources.size;
+  return n;
 }

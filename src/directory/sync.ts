@@ -15,15 +15,17 @@ import type { ContactTarget } from './contacts.js';
 import { parseUsersCsv } from './csv.js';
 import { DirectoryErrors } from './errors.js';
 import { checkDeleteGuard } from './guard.js';
+import { OVERLAP_MS, deltaMark, highestMark, isMark, markKind, sinceFilter, type DeltaMark } from './delta.js';
 import {
   fullReadReason, markAttributes, readContactsIncremental, readPeopleIncremental, sameSkipped, skippedState, sourceFingerprint,
   tooManyChanged, type IncrementalContacts,
 } from './incremental.js';
-import { LdapDirectory, eachLimited, type LdapOptions, type ListedEntry, type SkippedEntry } from './ldap.js';
+import { LdapDirectory, eachLimited, normalizeEntryDn, type LdapOptions, type ListedEntry, type SkippedEntry } from './ldap.js';
 import { parseLdif } from './ldif.js';
 import { attributeMap, mapEntry } from './mapping.js';
 import {
-  computePlan, contactKey, contactsToVerify, deleteCounts, entryKey, knownContact, unifyInput, type ContactWrite, type Plan, type PlanInput, type StoredUserLite,
+  computePlan, contactKey, contactsToVerify, deleteCounts, entryKey, knownContact, unifyInput, type ContactWrite, type Plan, type PlanInput, type StoredContactLite,
+  type StoredUserLite,
 } from './plan.js';
 import { NeedsFullUnify, buildScope, loadCompact, type CompactState, type ScopedPeople } from './scoped.js';
 import { applyToStore, loadSources, loadState, type LoadedState, type SourceState } from './state.js';
@@ -61,12 +63,18 @@ export interface SourceRead {
   people: number;
   /** Contact objects read whole. */
   contacts: number;
+  /** An incremental read by change (delta.ts): the filter clause that asked for the changed entries. */
+  since?: string;
 }
 
 export interface SyncWrites {
   /** Objects written in the systems' directories (contacts added, changed, deleted). */
   directory: number;
-  /** Rows written in the store (users, source entries, contact rows, conflicts). */
+  /**
+   * Rows written in the store (users, source entries, contact rows, conflicts,
+   * a source's read state). A run that only moves a source's read position
+   * (its high change mark) stores it without counting it here.
+   */
   store: number;
   total: number;
 }
@@ -158,7 +166,7 @@ interface SourceResult {
  */
 async function readPeopleScoped(
   dir: LdapDirectory, system: string, map: ReturnType<typeof attributeMap>, exclude: readonly string[], state: CompactState, prev: SourceState,
-): Promise<ScopedPeople & { fetchedCount: number }> {
+): Promise<ScopedPeople & { fetchedCount: number; marks: (string | null)[] }> {
   const listed = await dir.listPeople(map, exclude, markAttributes(map, system, state));
   const skipped: SkippedEntry[] = [];
   const fetch: ListedEntry[] = [];
@@ -178,7 +186,98 @@ async function readPeopleScoped(
   skipped.push(...got.skipped);
   for (const p of got.people) current.add(p.sourceId);
   const removed = [...state.entries.values()].filter((e) => e.system === system && !current.has(e.sourceId));
-  return { fetched: got.people, skipped, total: unchanged + got.people.length, removed, fetchedCount: fetch.length };
+  return { fetched: got.people, skipped, total: unchanged + got.people.length, removed, fetchedCount: fetch.length, marks: listed.map((l) => l.mark) };
+}
+
+function* marksOf(state: CompactState, system: string): Generator<string | null> {
+  for (const e of state.entries.values()) if (e.system === system) yield e.changeMark;
+}
+
+/**
+ * A scoped read by change (delta.ts): the people and contacts whose mark is at
+ * or above the last run's high mark, read whole on one connection, while the
+ * other lists the people's names (removals, renames, moves). Entries listed
+ * but unknown to the store and to the read by change are read by name.
+ * Contacts of ours the read did not return are taken from the store's rows
+ * (one deleted by hand comes back at the daily full read).
+ */
+async function readLdapDelta(
+  deps: SyncDeps, s: SystemConfig & { ldap: NonNullable<SystemConfig['ldap']> }, dir: LdapDirectory, map: ReturnType<typeof attributeMap>,
+  exclude: readonly string[], state: CompactState, prev: SourceState, mark: DeltaMark, high: string,
+): Promise<{ people: ScopedPeople & { fetchedCount: number }; listing: IncrementalContacts | null; high: string | null; since: string }> {
+  const system = s.name;
+  const since = sinceFilter(mark, high, deps.settings.directory.changeOverlap ?? OVERLAP_MS);
+  const contactsDn = s.ldap.contactsDn;
+  const cdir = await LdapDirectory.connect(system, s.ldap, { insecure: s.tlsInsecure === true, ...deps.ldap });
+  let listed: ListedEntry[];
+  let changed: Awaited<ReturnType<LdapDirectory['readPeople']>>;
+  let changedContacts: Awaited<ReturnType<LdapDirectory['readContactsChanged']>> | null;
+  try {
+    [listed, { changed, changedContacts }] = await Promise.all([
+      dir.listPeople(map, exclude, []),
+      (async () => ({
+        changed: await cdir.readPeople(map, exclude, since),
+        changedContacts: contactsDn ? await cdir.readContactsChanged(since, mark.attribute) : null,
+      }))(),
+    ]);
+  } finally {
+    await cdir.close();
+  }
+  const present = new Set<string>();
+  for (const l of listed) present.add(l.id);
+  const fetched: SourcePerson[] = [];
+  const skipped: SkippedEntry[] = [];
+  const seen = new Set<string>();
+  const current = new Set<string>();
+  let unchanged = 0;
+  // Changed entries the listing does not have went away in between: the next run sees them gone.
+  for (const p of changed.people) {
+    if (!present.has(p.sourceId)) continue;
+    seen.add(p.sourceId);
+    current.add(p.sourceId);
+    const e = state.entries.get(entryKey(system, p.sourceId));
+    // Read again within the overlap, unchanged since.
+    if (e && e.changeMark !== null && e.changeMark === (p.changeMark ?? null)) unchanged++;
+    else fetched.push(p);
+  }
+  for (const x of changed.skipped) {
+    if (x.id === undefined || !present.has(x.id)) continue;
+    seen.add(x.id);
+    skipped.push(x);
+  }
+  const fetch: ListedEntry[] = [];
+  for (const l of listed) {
+    if (seen.has(l.id)) continue;
+    if (state.entries.has(entryKey(system, l.id))) { unchanged++; current.add(l.id); continue; }
+    const sk = prev.skipped[l.id];
+    if (sk) { skipped.push({ dn: sk[2], reason: sk[1], id: l.id, mark: sk[0] }); continue; }
+    fetch.push(l);
+  }
+  if (tooManyChanged(fetch.length + fetched.length, listed.length)) throw new NeedsFullUnify(`${system}: ${fetch.length + fetched.length} entries changed`);
+  const got = await dir.readPeopleByDn(fetch, map);
+  skipped.push(...got.skipped);
+  for (const p of got.people) { current.add(p.sourceId); fetched.push(p); }
+  const removed = [...state.entries.values()].filter((e) => e.system === system && !current.has(e.sourceId));
+  const newHigh = highestMark(mark.kind, high, [
+    ...changed.people.map((p) => p.changeMark), ...changed.skipped.map((x) => x.mark), ...got.people.map((p) => p.changeMark),
+    ...(changedContacts?.marks ?? []),
+  ]);
+  const people = { fetched, skipped, total: unchanged + fetched.length, removed, fetchedCount: changed.people.length + changed.skipped.length + fetch.length };
+  if (!changedContacts) return { people, listing: null, high: newHigh, since };
+  const byDn = new Map<string, StoredContactLite>();
+  for (const r of state.contacts.values()) if (r.system === system) byDn.set(normalizeEntryDn(r.dn) ?? r.dn, r);
+  const contacts: ExistingContact[] = [];
+  for (const c of changedContacts.contacts) {
+    const id = normalizeEntryDn(c.dn) ?? c.dn;
+    const row = byDn.get(id);
+    byDn.delete(id);
+    // Ours and as we wrote it (our own writes of the last run come back here): trusted, as a listing would have it.
+    contacts.push(c.ours && row !== undefined && c.hash === row.contentHash && c.address === row.address ? { ...c, trusted: true } : c);
+  }
+  for (const r of byDn.values()) {
+    contacts.push({ system, dn: r.dn, address: r.address, ours: true, markerSource: r.sourceSystem ?? null, values: {}, trusted: true });
+  }
+  return { people, listing: { contacts, fetched: changedContacts.contacts.length, missing: [] }, high: newHigh, since };
 }
 
 /**
@@ -199,17 +298,37 @@ async function readLdapSource(
   const now = (deps.now ?? Date.now)();
   const forced = fullReadReason(prev, fingerprint, now, full);
   if (rs.kind === 'scoped' && forced !== null) throw new NeedsFullUnify(`${s.name}: ${forced}`);
+  const contactsDn = s.ldap.contactsDn;
+  const kind = markKind(map);
+  if (rs.kind === 'scoped') {
+    const mark = deltaMark(map, marksOf(rs.state, s.name));
+    // The stored position, or (a store from before reads by change, or another mark kind) the newest stored mark.
+    const kept = mark !== null && prev!.high !== null && isMark(mark, prev!.high) ? prev!.high : null;
+    const high = mark === null ? null : kept ?? highestMark(mark.kind, null, marksOf(rs.state, s.name));
+    if (mark !== null && high !== null) {
+      const d = await readLdapDelta(deps, s, dir, map, exclude, rs.state, prev!, mark, high);
+      const skipped = skippedState(d.people.skipped);
+      const changedSkipped = !sameSkipped(prev!.skipped, skipped);
+      return {
+        scoped: d.people, ...(d.listing ? { listing: d.listing } : {}),
+        people: d.people.fetched, skipped: d.people.skipped.map((x) => ({ system: s.name, dn: x.dn, reason: x.reason })), kind: 'ldap',
+        read: { mode: 'incremental', people: d.people.fetchedCount, contacts: d.listing?.fetched ?? 0, since: d.since },
+        ...(d.listing && contactsDn ? { contacts: { list: d.listing.contacts, target: { system: s.name, flavor: s.ldap.flavor, contactsDn } } } : {}),
+        ...(changedSkipped || prev!.high !== d.high
+          ? { state: { fingerprint, skipped, fullAt: prev!.fullAt, high: d.high, ...(changedSkipped ? {} : { positionOnly: true }) } } : {}),
+      };
+    }
+  }
   const readPeople = async () => {
     if (rs.kind === 'scoped') {
       const r = await readPeopleScoped(dir, s.name, map, exclude, rs.state, prev!);
-      return { people: r.fetched, skipped: r.skipped, fetched: r.fetchedCount, why: null, scoped: r };
+      return { people: r.fetched, skipped: r.skipped, fetched: r.fetchedCount, why: null, scoped: r, marks: r.marks };
     }
     const inc = forced === null ? await readPeopleIncremental(dir, s.name, map, exclude, rs.state, prev!) : null;
     if (inc) return { ...inc, why: null };
     const all = await dir.readPeople(map, exclude);
-    return { people: all.people, skipped: all.skipped, fetched: all.people.length + all.skipped.length, why: forced ?? 'many entries changed' };
+    return { people: all.people, skipped: all.skipped, fetched: all.people.length + all.skipped.length, why: forced ?? 'many entries changed', marks: undefined };
   };
-  const contactsDn = s.ldap.contactsDn;
   const readContacts = async () => {
     if (!contactsDn) return null;
     const cdir = await LdapDirectory.connect(s.name, s.ldap, { insecure: s.tlsInsecure === true, ...deps.ldap });
@@ -226,12 +345,16 @@ async function readLdapSource(
   const [r, c] = await Promise.all([readPeople(), readContacts()]);
   const read: SourceRead = { mode: r.why === null ? 'incremental' : 'full', ...(r.why !== null ? { reason: r.why } : {}), people: r.fetched, contacts: c?.fetched ?? 0 };
   const skipped = skippedState(r.skipped);
+  // The highest mark seen: of every entry read (a full read starts afresh), and of a listing's marks.
+  const high = kind === null ? null
+    : highestMark(kind, r.why === null ? prev?.high ?? null : null, [...r.people.map((p) => p.changeMark), ...r.skipped.map((x) => x.mark), ...('marks' in r ? r.marks ?? [] : [])]);
   const changedState = forced !== null || !prev || !sameSkipped(prev.skipped, skipped);
   return {
     ...('scoped' in r ? { scoped: r.scoped } : {}), ...(c && rs.kind === 'scoped' ? { listing: c } : {}),
     people: r.people, skipped: r.skipped.map((x) => ({ system: s.name, dn: x.dn, reason: x.reason })), kind: 'ldap', read,
     ...(c && contactsDn ? { contacts: { list: c.contacts, target: { system: s.name, flavor: s.ldap.flavor, contactsDn } } } : {}),
-    ...(changedState ? { state: { fingerprint, skipped, fullAt: forced !== null ? now : prev!.fullAt } } : {}),
+    ...(changedState || prev?.high !== high
+      ? { state: { fingerprint, skipped, fullAt: forced !== null ? now : prev!.fullAt, high, ...(changedState ? {} : { positionOnly: true }) } } : {}),
   };
 }
 

@@ -40,6 +40,8 @@ export interface ExistingContact {
    * before anything is compared with it.
    */
   trusted?: boolean;
+  /** Read by change (delta.ts): the hash of what was read, comparable with the store row's content hash. */
+  hash?: string;
 }
 
 /** The contact mailbridge wants in a system for one person. */

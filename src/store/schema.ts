@@ -156,6 +156,8 @@ export interface DirectorySourcesTable {
   skipped: Generated<JsonText>;
   full_at: EpochMs;
   updated_at: EpochMs;
+  /** The highest change mark the last read saw (entryCSN, modifyTimestamp or uSNChanged); null before the first. */
+  high_mark: string | null;
 }
 
 /** Open conflicts of the last sync run. */

@@ -108,6 +108,9 @@ function slapdConf(home: string): string {
     'maxsize 2147483648',
     'index objectClass eq',
     `index uid,mail,${ALIAS_ATTRIBUTE} eq`,
+    // As every syncrepl provider has it: an incremental directory sync asks for entryCSN>=X
+    // (src/directory/delta.ts), which back-mdb answers from this index instead of a scan.
+    'index entryCSN eq',
     `access to attrs=userPassword by dn.exact="${ADMIN_DN}" write by anonymous auth by self write by * none`,
     `access to * by dn.exact="${ADMIN_DN}" write by * read`,
     '',

@@ -12,6 +12,8 @@ import * as m005 from './005-cutover.js';
 import * as m006 from './006-console.js';
 import * as m007 from './007-directory.js';
 import * as m008 from './008-migration-lease.js';
+import * as m009 from './009-migration-target-uid.js';
+import * as m010 from './010-directory-high-mark.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '001-initial': m001,
@@ -22,6 +24,8 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '006-console': m006,
   '007-directory': m007,
   '008-migration-lease': m008,
+  '009-migration-target-uid': m009,
+  '010-directory-high-mark': m010,
 });
 
 export const LATEST_MIGRATION: string = Object.keys(MIGRATIONS).sort().at(-1)!;

@@ -39,7 +39,7 @@ export interface Tree {
 export interface Person { uid: string; cn: string; sn?: string; mail: string; aliases?: string[]; displayName?: string; title?: string }
 
 export async function makeTree(
-  lab: LabInfo, opts: { extraYaml?: string; systems?: Partial<Record<Sys, string>>; postgres?: string } = {},
+  lab: LabInfo, opts: { extraYaml?: string; systems?: Partial<Record<Sys, string>>; postgres?: string; directory?: string } = {},
 ): Promise<Tree> {
   const ldap = lab.ldap!;
   const tag = `d${randomBytes(4).toString('hex')}`;
@@ -63,7 +63,11 @@ export async function makeTree(
   const yaml = [
     'organization: Test', 'domains: [example.com]',
     opts.postgres ? `store: { postgres: "${opts.postgres}" }` : `store: { sqlite: "${join(dir, 'mb.db')}" }`,
-    'systems:', sys('legacy'), sys('cloud'), opts.extraYaml ?? '',
+    'systems:', sys('legacy'), sys('cloud'),
+    // Everything in a test changes within seconds: without an overlap, a run reads by change exactly what changed
+    // since the last one (tests of the overlap set it through `directory`).
+    `directory: { ${opts.directory?.includes('changeOverlap') ? '' : 'changeOverlap: 0s, '}${opts.directory ?? ''} }`,
+    opts.extraYaml ?? '',
   ].join('\n');
   const config = parseConfig(yaml, join(dir, 'mailbridge.yaml'), {});
   const store = await openStore(config.store);

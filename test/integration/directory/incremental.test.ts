@@ -58,7 +58,7 @@ async function retitle(tr: Tree, dns: string[], title: string): Promise<void> {
 }
 
 test('100 changes among 2,000 people write 100 contacts and 300 store rows, reading only the 100 changed entries', async (t) => {
-  const tr = await makeTree(lab, { extraYaml: 'directory: { deleteThreshold: 5000 }' });
+  const tr = await makeTree(lab, { directory: 'deleteThreshold: 5000' });
   t.after(() => tr.close());
   assert.equal(tr.store.dialect, 'sqlite');
   const perSystem = 1000;
@@ -70,15 +70,26 @@ test('100 changes among 2,000 people write 100 contacts and 300 store rows, read
   assert.equal(first.reads.legacy?.mode, 'full');
   assert.equal(first.reads.legacy?.reason, 'no earlier read');
 
-  // Nothing changed: nothing read whole, nothing written anywhere (only the run's own record).
+  // Nothing changed. Reads are by change (entryCSN >= the newest mark seen), so this run reads back, once, the
+  // contacts the first run wrote, finds them as written and writes nothing anywhere (only the run's own record
+  // and each source's read position).
   let ldapBefore = await snapshot(tr);
   let rowsBefore = await storeChanges(tr);
   const idle = await tr.sync();
   assert.equal(idle.writes.total, 0);
-  for (const s of ['legacy', 'cloud']) assert.deepEqual(idle.reads[s], { mode: 'incremental', people: 0, contacts: 0 });
+  for (const s of ['legacy', 'cloud']) {
+    const { since, ...counts } = idle.reads[s]!;
+    assert.deepEqual(counts, { mode: 'incremental', people: 0, contacts: perSystem });
+    // Marks above the newest one seen (no overlap in these tests), answered from slapd's entryCSN index.
+    assert.match(since ?? '', /^\(&\(entryCSN>=\d{14}\.\d{6}Z#[0-9a-f#]+\)\(!\(entryCSN=\d{14}\.\d{6}Z#[0-9a-f#]+\)\)\)$/);
+  }
   assert.equal(written(ldapBefore, await snapshot(tr)), 0, 'no object written in slapd');
   const runBookkeeping = (await storeChanges(tr)) - rowsBefore;
-  assert.ok(runBookkeeping <= 2, `only the runs row is written (${runBookkeeping} rows)`);
+  assert.ok(runBookkeeping <= 4, `only the runs row and the read positions are written (${runBookkeeping} rows)`);
+  // The next one reads nothing whole at all.
+  const quiet = await tr.sync();
+  assert.equal(quiet.writes.total, 0);
+  for (const s of ['legacy', 'cloud']) assert.deepEqual({ ...quiet.reads[s], since: undefined }, { mode: 'incremental', people: 0, contacts: 0, since: undefined });
 
   // 100 people change their title, 50 in each system, spread over the OUs.
   const changed = { legacy: [] as string[], cloud: [] as string[] };
@@ -109,13 +120,14 @@ test('100 changes among 2,000 people write 100 contacts and 300 store rows, read
   const c = (await tr.search(tr.contacts.cloud, `(mail=${tr.addr('legacy3')})`))[0]!;
   assert.equal(c.title, 'Changed');
 
-  // And the run after that is quiet again.
+  // And the run after that is quiet again: it reads back the 100 contacts written, as written.
   const again = await tr.sync();
   assert.equal(again.writes.total, 0);
   assert.equal(again.reads.legacy?.people, 0);
+  assert.equal(again.reads.legacy?.contacts, 50);
 });
 
-test('incremental runs: a hand-deleted contact comes back, a hand-made object is reported, entries without mail stay skipped unread', async (t) => {
+test('incremental runs: a hand-deleted contact comes back at the full read, a hand-made object is reported, a hand edit is repaired, entries without mail stay skipped unread', async (t) => {
   const tr = await makeTree(lab);
   t.after(() => tr.close());
   const ann = tr.addr('ann');
@@ -136,13 +148,17 @@ test('incremental runs: a hand-deleted contact comes back, a hand-made object is
   assert.equal(r2.reads.legacy?.people, 0, 'without reading the entry again');
   assert.equal(r2.writes.total, 0);
 
-  // Our contact of ann deleted by hand in cloud: the next incremental run adds it again.
+  // Our contact of ann deleted by hand in cloud: a read by change cannot see a deletion, so incremental runs
+  // trust the store; the next full read (daily, or --full) adds it again.
   const annContact = `mail=${ann},${tr.contacts.cloud}`;
   const c2 = await tr.client();
   try { await c2.del(annContact); } finally { await c2.unbind(); }
   const r3 = await tr.sync();
   assert.equal(r3.reads.cloud?.mode, 'incremental');
-  assert.deepEqual(r3.diff.contacts.add.map((x) => [x.system, x.address]), [['cloud', ann]]);
+  assert.deepEqual(r3.diff.contacts.add, []);
+  const r3full = await tr.sync({ full: true });
+  assert.equal(r3full.reads.cloud?.mode, 'full');
+  assert.deepEqual(r3full.diff.contacts.add.map((x) => [x.system, x.address]), [['cloud', ann]]);
   assert.equal((await tr.search(tr.contacts.cloud, `(mail=${ann})`))[0]?.title, 'CFO');
 
   // A hand-made object with bob's address in legacy's contacts: a conflict; ours stays untouched.
@@ -156,13 +172,16 @@ test('incremental runs: a hand-deleted contact comes back, a hand-made object is
   assert.equal(r4.writes.directory, 0);
   assert.equal((await tr.search(tr.contacts.legacy, `(mail=${bob})`)).length, 2);
 
-  // A value of our contact edited by hand: incremental runs trust the store; a full run repairs it.
+  // A value of our contact edited by hand: the edit is a change, read by the next incremental run and repaired.
   await retitle(tr, [annContact], 'edited by hand');
-  const full = await tr.sync({ full: true });
-  assert.equal(full.reads.cloud?.mode, 'full');
-  assert.equal(full.reads.cloud?.reason, 'asked for (--full)');
-  assert.deepEqual(full.diff.contacts.change.map((x) => [x.address, x.detail]), [[ann, 'title']]);
+  const r5 = await tr.sync();
+  assert.equal(r5.reads.cloud?.mode, 'incremental');
+  assert.equal(r5.reads.cloud?.contacts, 1);
+  assert.deepEqual(r5.diff.contacts.change.map((x) => [x.address, x.detail]), [[ann, 'title']]);
   assert.equal((await tr.search(tr.contacts.cloud, `(mail=${ann})`))[0]?.title, 'CFO');
+  const full = await tr.sync({ full: true });
+  assert.equal(full.reads.cloud?.reason, 'asked for (--full)');
+  assert.equal(full.writes.directory, 0, 'a full read afterwards finds nothing to repair');
 });
 
 test('a changed source configuration reads that source whole', async (t) => {
@@ -187,4 +206,30 @@ test('a changed source configuration reads that source whole', async (t) => {
   const again = await runDirectorySync({ store: tr.store, log: silentLogger(), settings: narrowed });
   assert.equal(again.reads.legacy?.mode, 'incremental');
   assert.equal(again.writes.total, 0);
+});
+
+test('reads by change with an overlap: entries changed shortly before the last run are read again and count as unchanged', async (t) => {
+  const tr = await makeTree(lab, { directory: 'changeOverlap: 10m' });
+  t.after(() => tr.close());
+  for (const u of ['ann', 'amy', 'abe']) await tr.add('legacy', { uid: u, cn: u, mail: tr.addr(u), title: 'Staff' });
+  for (const u of ['bob', 'bea']) await tr.add('cloud', { uid: u, cn: u, mail: tr.addr(u) });
+  assert.equal((await tr.sync()).status, 'ok');
+
+  // Everything changed within the last 10 minutes: read again whole, found unchanged, nothing written.
+  const idle = await tr.sync();
+  assert.equal(idle.reads.legacy?.mode, 'incremental');
+  assert.match(idle.reads.legacy?.since ?? '', /^\(entryCSN>=\d{14}\.000000Z#000000#000#000000\)$/);
+  assert.equal(idle.reads.legacy?.people, 3);
+  assert.equal(idle.reads.cloud?.people, 2);
+  assert.equal(idle.writes.total, 0);
+  assert.equal(idle.scoped?.entries, 0, 'read again, but nothing to re-unify');
+  const d = idle.diff;
+  assert.equal(d.people.add.length + d.people.change.length + d.people.delete.length + d.contacts.add.length + d.contacts.change.length + d.contacts.delete.length, 0);
+
+  // One real change among them is the only write.
+  await retitle(tr, [`uid=amy,${tr.base.legacy}`], 'Chief');
+  const r = await tr.sync();
+  assert.deepEqual(r.diff.people.change.map((p) => p.address), [tr.addr('amy')]);
+  assert.equal(r.writes.directory, 1);
+  assert.equal((await tr.search(tr.contacts.cloud, `(mail=${tr.addr('amy')})`))[0]?.title, 'Chief');
 });

@@ -170,7 +170,7 @@ test('an address claimed by both systems is a conflict; the system named first w
 });
 
 test('deletion guard: more than directory.deleteThreshold stops before writing', async (t) => {
-  const tr = await makeTree(lab, { extraYaml: 'directory: { deleteThreshold: 2 }' });
+  const tr = await makeTree(lab, { directory: 'deleteThreshold: 2' });
   t.after(() => tr.close());
   for (let i = 0; i < 40; i++) await tr.add('legacy', { uid: `p${i}`, cn: `P ${i}`, mail: tr.addr(`p${i}`) });
   await tr.add('cloud', { uid: 'keep', cn: 'Keeper', mail: tr.addr('keep') });
