@@ -11,8 +11,8 @@ import { logEvent, type Logger, type Metrics } from '../observe/index.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 import { MigrationErrors } from './errors.js';
-import { clientPath, ensureTargetFolders, planUserFolders, targetInfo } from './folders.js';
-import { appendMessage, fetchMeta } from './imap-ops.js';
+import { ensureTargetFolders, planUserFolders, targetInfo } from './folders.js';
+import { appendMessage } from './imap-ops.js';
 import { authFor, closeSession, openSession } from './session.js';
 import { PipelinedAppender } from './appender.js';
 import { RawImap } from './raw-imap.js';
@@ -24,7 +24,7 @@ import { MigrationState } from './state.js';
 import { DEFAULT_LEASE_MS, UserLease, newLeaseOwner, type LeaseHolder } from './lease.js';
 import { syncFolder } from './sync-folder.js';
 import { newVerifyCache, verifyTarget, type UserVerify, type VerifyCache } from './verify.js';
-import { ESTIMATE_METHOD, estimateSeconds, inventoryFolder, measureSample, type PlanFolder, type SampleResult } from './plan.js';
+import { ESTIMATE_METHOD, countNew, estimateSeconds, inventoryFolder, measureSample, type PlanFolder, type SampleResult } from './plan.js';
 import { addCounts, emptyCounts, type MigrationUser, type ProgressEvent, type UserPassReport } from './types.js';
 
 export interface EngineDeps {
@@ -35,7 +35,10 @@ export interface EngineDeps {
   log: Logger;
   metrics?: Metrics;
   onProgress?: (e: ProgressEvent) => void;
-  /** Target connections per user that APPEND in parallel. */
+  /**
+   * Target connections per user that APPEND in parallel. Default: 2 for a user copied alone (migrateUser, or
+   * migrateUsers with one user at a time), 1 when migrateUsers copies several users at once (see there).
+   */
   appendConnections?: number;
   /** Messages per FETCH/APPEND batch (default 200). */
   batchMessages?: number;
@@ -112,7 +115,7 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
   report.merges = plan.merges.map((x) => ({ target: x.target, sources: x.sources }));
   report.collisions = plan.collisions;
   if (report.dryRun) {
-    await dryRun(report, source, plan.mappings, state, user.address);
+    await dryRun(report, source, plan.mappings, state, user.address, deps.migration.skipDeleted);
     return;
   }
   await ensureTargetFolders(control, info, plan);
@@ -286,13 +289,11 @@ async function leasedPass(deps: EngineDeps, user: MigrationUser, dryRun: boolean
 }
 
 async function dryRun(report: UserPassReport, source: ImapFlow, mappings: { source: string; target: string; display: { source: string; target: string }; merged?: boolean }[],
-  state: MigrationState, address: string): Promise<void> {
+  state: MigrationState, address: string, skipDeleted: boolean): Promise<void> {
   for (const m of mappings) {
-    await source.mailboxOpen(clientPath(m.source), { readOnly: true });
     const stored = await state.folder(address, m.source);
-    const fresh = await fetchMeta(source, (stored?.highest_uid ?? 0) + 1, false);
     const c = emptyCounts();
-    c.seen = fresh.length;
+    Object.assign(c, await countNew(source, m.source, stored?.highest_uid ?? 0, skipDeleted));
     report.folders.push({ source: m.display.source, target: m.display.target, mode: stored ? 'delta' : 'copy', ...(m.merged ? { merged: true } : {}), ...c });
     addCounts(report.totals, c);
   }
@@ -313,7 +314,13 @@ function lowerConcurrency(deps: EngineDeps, user: MigrationUser, log: Logger, er
  * Each server gets `concurrency` sessions-of-a-user at most, fewer once it throttles.
  */
 export async function migrateUsers(depsIn: EngineDeps, users: readonly MigrationUser[], opts: { concurrency: number; dryRun?: boolean }): Promise<UserPassReport[]> {
-  const deps: EngineDeps = { ...depsIn, limiter: depsIn.limiter ?? new ServerLimiter(opts.concurrency, Date.now, depsIn.sleep ?? defaultSleep) };
+  // Several users at once already give the target that many writers. A second APPEND connection per user then
+  // only adds a second imap process saving into the same folder at the same moment (both create files in one
+  // directory and contend for its lock: up to 40% of those processes' CPU spinning in the kernel, bench/RESULTS.md)
+  // and one more login per user: with 8 users in parallel, 1 connection each gave 1.2-1.5x the throughput of 2.
+  const parallel = Math.min(opts.concurrency, users.length) > 1;
+  const deps: EngineDeps = { ...depsIn, limiter: depsIn.limiter ?? new ServerLimiter(opts.concurrency, Date.now, depsIn.sleep ?? defaultSleep),
+    ...(depsIn.appendConnections === undefined && parallel ? { appendConnections: 1 } : {}) };
   const out: UserPassReport[] = new Array<UserPassReport>(users.length);
   let next = 0;
   const workers = Array.from({ length: Math.max(1, Math.min(opts.concurrency, users.length)) }, async () => {
@@ -393,9 +400,9 @@ export async function planUser(deps: EngineDeps, user: MigrationUser, opts: { sa
     const { plan } = await planUserFolders(source, await targetInfo(target), deps.migration);
     Object.assign(out, { skipped: plan.skipped, merges: plan.merges.map((m) => ({ target: m.target, sources: m.sources })), collisions: plan.collisions, warnings: plan.warnings });
     const maxSize = appendLimit(deps, target);
-    let best: { wire: string; uids: number[] } | undefined;
+    let best: { wire: string; uids: Uint32Array } | undefined;
     for (const m of plan.mappings) {
-      const inv = await inventoryFolder(source, m.source, maxSize, deps.migration.skipDeleted);
+      const inv = await inventoryFolder(source, m.source, maxSize, deps.migration.skipDeleted, deps.windowMessages);
       out.folders.push({ source: m.display.source, target: m.display.target, reason: m.reason, merged: m.merged === true,
         messages: inv.messages, bytes: inv.bytes, deleted: inv.deleted, tooLarge: inv.tooLarge });
       for (const k of ['messages', 'bytes', 'deleted', 'tooLarge'] as const) out.totals[k] += inv[k];

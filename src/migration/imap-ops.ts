@@ -5,7 +5,6 @@
  */
 import type { ImapFlow } from 'imapflow';
 import { MbError, describeError } from '../core/index.js';
-import { contentKeyOf, headerBlock, messageId } from './content.js';
 import { MigrationErrors } from './errors.js';
 
 export interface MessageMeta {
@@ -13,27 +12,6 @@ export interface MessageMeta {
   size: number;
   flags: string[];
   internalDate?: Date;
-}
-
-/** UID FETCH lo:* of UID, RFC822.SIZE, FLAGS, INTERNALDATE (lo:* also answers the last message when lo is past it). */
-export async function fetchMeta(client: ImapFlow, lo = 1, withDate = true): Promise<MessageMeta[]> {
-  const out: MessageMeta[] = [];
-  const mailbox = client.mailbox;
-  if (mailbox && mailbox.exists === 0) return out;
-  for await (const m of client.fetch(`${lo}:*`, { uid: true, size: true, flags: true, internalDate: withDate }, { uid: true })) {
-    if (m.uid < lo) continue;
-    out.push({ uid: m.uid, size: m.size ?? 0, flags: [...(m.flags ?? [])], ...(m.internalDate ? { internalDate: new Date(m.internalDate) } : {}) });
-  }
-  return out.sort((a, b) => a.uid - b.uid);
-}
-
-/** FLAGS of messages changed since a MODSEQ (RFC 7162 CHANGEDSINCE), or of all when modseq is undefined. */
-export async function fetchFlags(client: ImapFlow, changedSince?: bigint): Promise<{ uid: number; flags: string[] }[]> {
-  const out: { uid: number; flags: string[] }[] = [];
-  if (client.mailbox && client.mailbox.exists === 0) return out;
-  const opts = changedSince !== undefined ? { uid: true, changedSince } : { uid: true };
-  for await (const m of client.fetch('1:*', { uid: true, flags: true }, opts)) out.push({ uid: m.uid, flags: [...(m.flags ?? [])] });
-  return out;
 }
 
 /** UID FETCH of BODY.PEEK[] for a set of UIDs: the exact bytes (imapflow's `source`). */
@@ -46,21 +24,6 @@ export async function fetchBodies(client: ImapFlow, uids: readonly number[]): Pr
     if (m.source) out.set(m.uid, m.source);
   }
   return out;
-}
-
-/** Content keys of target messages (UID, RFC822.SIZE, BODY.PEEK[HEADER]) from UID lo on; claimed UIDs left out. */
-export async function targetIndex(client: ImapFlow, lo: number, claimed: ReadonlySet<number>): Promise<Map<string, number[]>> {
-  const index = new Map<string, number[]>();
-  if (client.mailbox && client.mailbox.exists === 0) return index;
-  for await (const m of client.fetch(`${lo}:*`, { uid: true, size: true, headers: true }, { uid: true })) {
-    if (m.uid < lo || claimed.has(m.uid)) continue;
-    const header = headerBlock(m.headers ?? Buffer.alloc(0));
-    const key = contentKeyOf(m.size ?? 0, header, messageId(header));
-    const list = index.get(key);
-    if (list) list.push(m.uid);
-    else index.set(key, [m.uid]);
-  }
-  return index;
 }
 
 export type AppendOutcome = { ok: true; uid: number | null } | { ok: false; reason: string };

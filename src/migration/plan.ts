@@ -9,6 +9,11 @@
  * bytes: plan checks them in the measured sample only and says so; `run`
  * records any refusal with the server's answer.
  *
+ * Memory stays flat with folder size (issue 3): a folder's metadata is read in
+ * windows of UIDs (PLAN_WINDOW, 2,000, or the engine's windowMessages), only the
+ * UID numbers are held for the whole folder (typed arrays); the dry run of
+ * `migrate run` counts new messages from the UID list alone.
+ *
  * The duration estimate comes from a measured sample: BODY.PEEK[] of up to
  * `sampleSize` of the user's newest messages, timed. The copy pipelines reads
  * and writes, so a pass takes about the slower of the two; writes are not
@@ -17,7 +22,9 @@
  */
 import type { ImapFlow } from 'imapflow';
 import { clientPath } from './folders.js';
-import { fetchBodies, fetchMeta } from './imap-ops.js';
+import { fetchBodies } from './imap-ops.js';
+import { uidSet } from './raw-imap.js';
+import { indexOf, listUids } from './verify.js';
 
 export interface PlanFolder {
   source: string;
@@ -55,28 +62,92 @@ export function hasLongLine(b: Buffer): boolean {
   }
 }
 
-export async function inventoryFolder(source: ImapFlow, wire: string, maxSize: number | undefined, skipDeleted: boolean): Promise<Omit<PlanFolder, 'source' | 'target' | 'reason' | 'merged'> & { uids: number[] }> {
+/** UIDs whose metadata plan and dry run read with one FETCH (as sync-folder.ts and verify.ts). */
+export const PLAN_WINDOW = 2000;
+
+export interface Inventory extends Omit<PlanFolder, 'source' | 'target' | 'reason' | 'merged'> {
+  /** The UIDs a copy would send (not \Deleted when skipped, not over the size limit), ascending: numbers only. */
+  uids: Uint32Array;
+}
+
+/**
+ * Counts, bytes and known refusals of one folder, read in windows of UIDs: the
+ * folder's UID list as one typed array (verify.ts listUids, ESEARCH), then UID
+ * FETCH (UID RFC822.SIZE FLAGS) of `window` UIDs at a time, so at most one
+ * window of message objects exists at once.
+ */
+export async function inventoryFolder(source: ImapFlow, wire: string, maxSize: number | undefined, skipDeleted: boolean,
+  window = PLAN_WINDOW): Promise<Inventory> {
   const box = await source.mailboxOpen(clientPath(wire), { readOnly: true });
-  const out = { messages: 0, bytes: 0, deleted: 0, tooLarge: 0, uids: [] as number[] };
+  const out: Inventory = { messages: 0, bytes: 0, deleted: 0, tooLarge: 0, uids: new Uint32Array(0) };
   if (box.exists === 0) return out;
-  for (const m of await fetchMeta(source, 1, false)) {
-    if (skipDeleted && m.flags.some((f) => f.toLowerCase() === '\\deleted')) {
-      out.deleted++;
-      continue;
+  const all = await listUids(source);
+  const keep = new Uint32Array(all.length);
+  let kept = 0;
+  for (let i = 0; i < all.length; i += window) {
+    const span = all.subarray(i, i + window);
+    /** Answered already, by index in the window: an unsolicited FETCH (another session's flag change) is not counted twice. */
+    const seen = new Uint8Array(span.length);
+    const ok = new Uint8Array(span.length);
+    for (const m of await source.fetchAll(uidSet(Array.from(span)), { uid: true, size: true, flags: true }, { uid: true })) {
+      const at = indexOf(span, m.uid);
+      if (at < 0 || seen[at] || m.size === undefined) continue;
+      seen[at] = 1;
+      if (skipDeleted && [...(m.flags ?? [])].some((f) => f.toLowerCase() === '\\deleted')) {
+        out.deleted++;
+        continue;
+      }
+      out.messages++;
+      out.bytes += m.size;
+      if (maxSize !== undefined && m.size > maxSize) out.tooLarge++;
+      else ok[at] = 1;
     }
-    out.messages++;
-    out.bytes += m.size;
-    if (maxSize !== undefined && m.size > maxSize) out.tooLarge++;
-    else out.uids.push(m.uid);
+    for (let j = 0; j < span.length; j++) if (ok[j]) keep[kept++] = span[j]!;
   }
+  out.uids = keep.slice(0, kept);
   return out;
 }
 
-/** Times BODY.PEEK[] of the given UIDs of one folder and looks at their bytes. */
-export async function measureSample(source: ImapFlow, wire: string, uids: readonly number[]): Promise<SampleResult> {
+/**
+ * migrate run --dry-run for one folder: the messages above the highest UID done
+ * (every message without state), counted from the folder's UID list alone
+ * (ESEARCH, a typed array): no FETCH, no message object.
+ */
+export async function countNew(source: ImapFlow, wire: string, highest: number, skipDeleted: boolean): Promise<{ seen: number; skippedDeleted: number }> {
   await source.mailboxOpen(clientPath(wire), { readOnly: true });
+  const all = (await listUids(source, highest + 1)).length;
+  // As a pass counts them: \Deleted ones are skipped, not copied (migration.skipDeleted).
+  const deleted = skipDeleted && all > 0 ? (await listUids(source, highest + 1, { deleted: true })).length : 0;
+  return { seen: all - deleted, skippedDeleted: deleted };
+}
+
+/** The sample's byte budget: a folder of 30 MB messages must not be read 50 at a time into memory. */
+export const SAMPLE_BYTES = 20 * 1024 * 1024;
+
+/** Of the candidates (oldest first), the newest ones that fit in `budget` bytes; the smallest one if none does. */
+export function pickSample(uids: ArrayLike<number>, sizes: ReadonlyMap<number, number>, budget = SAMPLE_BYTES): number[] {
+  const pick: number[] = [];
+  let total = 0;
+  let smallest: number | undefined;
+  for (let i = uids.length - 1; i >= 0; i--) {
+    const uid = uids[i]!;
+    const size = sizes.get(uid);
+    if (size === undefined) continue; // expunged since the inventory
+    if (smallest === undefined || size < sizes.get(smallest)!) smallest = uid;
+    if (total + size <= budget) { pick.push(uid); total += size; }
+  }
+  return pick.length > 0 || smallest === undefined ? pick.reverse() : [smallest];
+}
+
+/** Times BODY.PEEK[] of the newest of the given UIDs of one folder (within the byte budget) and looks at their bytes. */
+export async function measureSample(source: ImapFlow, wire: string, uids: ArrayLike<number>, budget = SAMPLE_BYTES): Promise<SampleResult> {
+  await source.mailboxOpen(clientPath(wire), { readOnly: true });
+  const sizes = new Map<number, number>();
+  if (uids.length > 0) {
+    for (const m of await source.fetchAll(uidSet(Array.from(uids)), { uid: true, size: true }, { uid: true })) sizes.set(m.uid, m.size ?? 0);
+  }
   const t0 = process.hrtime.bigint();
-  const bodies = await fetchBodies(source, uids);
+  const bodies = await fetchBodies(source, pickSample(uids, sizes, budget));
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const r: SampleResult = { messages: bodies.size, bytes: 0, ms, nulBytes: 0, longLines: 0 };
   for (const b of bodies.values()) {

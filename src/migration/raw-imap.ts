@@ -48,6 +48,8 @@ export interface ExamineResult {
   uidValidity: number;
   uidNext?: number;
   highestModseq?: bigint;
+  /** With QRESYNC: the UIDs expunged since the given MODSEQ (VANISHED (EARLIER), RFC 7162 3.2.5.1), as a sequence-set. */
+  vanished?: string;
 }
 
 const LF = 0x0a;
@@ -295,12 +297,36 @@ export class RawImap {
     return c;
   }
 
-  /** EXAMINE (read-only SELECT), with CONDSTORE when offered so HIGHESTMODSEQ is reported. */
-  async examine(wire: string): Promise<ExamineResult> {
+  /**
+   * ENABLE QRESYNC (RFC 7162 3.2.3), once per connection, when offered: true when the server enabled it (a NO or
+   * BAD, e.g. from a server that takes ENABLE only before the first EXAMINE, RFC 5161 3.1, is false).
+   */
+  async enableQresync(): Promise<boolean> {
+    if (this.qresync === undefined) {
+      if (!this.caps.has('QRESYNC')) this.qresync = false;
+      else {
+        const r = await this.command('ENABLE QRESYNC');
+        this.qresync = /^OK\b/i.test(r.status) && r.untagged.some((l) => /^\* ENABLED\b.*\bQRESYNC\b/i.test(l));
+      }
+    }
+    return this.qresync;
+  }
+
+  private qresync: boolean | undefined;
+
+  /**
+   * EXAMINE (read-only SELECT), with CONDSTORE when offered so HIGHESTMODSEQ is reported. With `since`
+   * (after enableQresync): the QRESYNC parameter, so the UIDs expunged since that MODSEQ come back as `vanished`.
+   */
+  async examine(wire: string, since?: { uidValidity: number; modseq: bigint }): Promise<ExamineResult> {
     const condstore = this.caps.has('CONDSTORE');
-    const lines = await this.ok(`EXAMINE ${quoted(wire)}${condstore ? ' (CONDSTORE)' : ''}`, `EXAMINE ${wire}`);
+    const param = since ? ` (QRESYNC (${since.uidValidity} ${since.modseq}))` : condstore ? ' (CONDSTORE)' : '';
+    const lines = await this.ok(`EXAMINE ${quoted(wire)}${param}`, `EXAMINE ${wire}`);
     const out: ExamineResult = { exists: 0, uidValidity: 0 };
+    if (since) out.vanished = '';
     for (const l of lines) {
+      const v = /^\* VANISHED \(EARLIER\) ([\d:,]+)/i.exec(l);
+      if (v && out.vanished !== undefined) out.vanished += `${out.vanished ? ',' : ''}${v[1]!}`;
       let m = /^\* (\d+) EXISTS/i.exec(l);
       if (m) out.exists = Number(m[1]);
       m = /\[UIDVALIDITY (\d+)\]/i.exec(l);

@@ -4,7 +4,9 @@
  *   delta     same UIDVALIDITY: resolve crash intents, copy UIDs above the
  *             highest done, update changed flags (CONDSTORE CHANGEDSINCE when
  *             the source has it, else a FLAGS fetch), delete on the target what
- *             the source expunged (only with deleteOnTarget);
+ *             the source expunged (only with deleteOnTarget: with QRESYNC, the
+ *             UIDs VANISHED since the last pass's MODSEQ, else the source's UID
+ *             list against the state);
  *   reconcile no state (lost) or a new UIDVALIDITY but messages on the target:
  *             every source message is looked up on the target by content
  *             (Message-ID + size + header hash; full hash when there is no
@@ -22,7 +24,7 @@ import { uidSet, type RawImap } from './raw-imap.js';
 import type { MessageRow, MigrationState } from './state.js';
 import { emptyCounts, type DroppedKeywords, type FolderReport, type Refusal } from './types.js';
 import { isAtomFlag } from './appender.js';
-import { listUids } from './verify.js';
+import { expandSet, indexOf, listUids } from './verify.js';
 
 export interface FolderDeps {
   address: string;
@@ -139,18 +141,9 @@ async function syncFlags(d: FolderDeps, m: FolderMapping, changed: { uid: number
 async function deleteExpunged(d: FolderDeps, m: FolderMapping, sourceUids: readonly number[], report: FolderReport): Promise<void> {
   // The source's UIDs as one sorted typed array (4 bytes each), looked up by binary search.
   const sorted = Uint32Array.from(sourceUids).sort();
-  const present = { has: (u: number): boolean => {
-    let lo = 0;
-    let hi = sorted.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (sorted[mid] === u) return true;
-      if (sorted[mid]! < u) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return false;
-  } };
+  const present = { has: (u: number): boolean => indexOf(sorted, u) >= 0 };
   let after = 0;
+  let deleted = 0;
   for (;;) {
     const page = await d.state.messagesPage(d.address, m.source, after, PAGE);
     if (page.length === 0) break;
@@ -160,7 +153,46 @@ async function deleteExpunged(d: FolderDeps, m: FolderMapping, sourceUids: reado
     if (targetUids.length > 0) await d.control.messageDelete(uidSet(targetUids), { uid: true });
     await d.state.removeMessages(d.address, m.source, gone.map((r) => r.source_uid));
     report.deletedOnTarget += targetUids.length;
+    deleted += targetUids.length;
   }
+  logEvent(d.log, 'migration.folder.expunges', { folder: m.display.source, via: 'list', sourceUids: sourceUids.length, deleted });
+}
+
+/**
+ * Deletes on the target what the state maps from the source UIDs in `vanished` (QRESYNC's VANISHED (EARLIER)),
+ * one window of UIDs at a time. Then checks that the state now holds exactly one row per source message up to
+ * `highest` (`sourceUpTo`: EXISTS less the UIDs above it): VANISHED covers only expunges since the stored MODSEQ,
+ * so expunges an earlier pass without deleteOnTarget left in the state (or anything else amiss) make the counts
+ * differ; then false, and the caller compares the full UID list as without QRESYNC.
+ */
+async function deleteVanished(d: FolderDeps, m: FolderMapping, vanished: string, highest: number, sourceUpTo: number,
+  report: FolderReport): Promise<boolean> {
+  const uids = vanished ? expandSet(vanished) : new Uint32Array(0);
+  let deleted = 0;
+  let rowsGone = 0;
+  for (let i = 0; i < uids.length; i += PAGE) {
+    const rows = await d.state.messagesByUids(d.address, m.source, Array.from(uids.subarray(i, i + PAGE)));
+    if (rows.length === 0) continue;
+    const targetUids = rows.filter((r) => r.state === 'done' && r.target_uid !== null).map((r) => r.target_uid!);
+    if (targetUids.length > 0) await d.control.messageDelete(uidSet(targetUids), { uid: true });
+    await d.state.removeMessages(d.address, m.source, rows.map((r) => r.source_uid));
+    deleted += targetUids.length;
+    rowsGone += rows.length;
+  }
+  report.deletedOnTarget += deleted;
+  // Rows above `highest` (a crashed pass's copies, already resolved) are not part of the comparison.
+  let above = 0;
+  for (let after = highest; ;) {
+    const page = await d.state.messagesPage(d.address, m.source, after, PAGE);
+    above += page.length;
+    if (page.length < PAGE) break;
+    after = page[page.length - 1]!.source_uid;
+  }
+  const rowsUpTo = await d.state.countMessages(d.address, m.source) - above;
+  const complete = rowsUpTo === sourceUpTo;
+  logEvent(d.log, 'migration.folder.expunges', { folder: m.display.source, via: 'qresync', vanished: uids.length, rows: rowsGone, deleted,
+    ...(complete ? {} : { fallback: `state has ${rowsUpTo} messages up to UID ${highest}, the source ${sourceUpTo}: full UID list` }) });
+  return complete;
 }
 
 export interface FolderResult { report: FolderReport; refusals: Refusal[]; dropped: DroppedKeywords[] }
@@ -182,10 +214,16 @@ async function fetchFlagsRaw(reader: RawImap, set: string, changedSince?: bigint
 }
 
 export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<FolderResult> {
-  const src = await d.reader.examine(m.source);
+  let stored = await d.state.folder(d.address, m.source);
+  // QRESYNC (RFC 7162 3.2.5): with deleteOnTarget, EXAMINE names the last pass's UIDVALIDITY and MODSEQ and the
+  // server answers with the UIDs expunged since (VANISHED (EARLIER)): no listing of every source UID. ENABLE goes
+  // out on the reader's first folder, before its first EXAMINE (RFC 5161 allows it only in the authenticated state).
+  const canQresync = d.deleteOnTarget && await d.reader.enableQresync();
+  const qresync = canQresync && stored && stored.highest_uid > 0 && stored.highest_modseq
+    ? { uidValidity: stored.uid_validity, modseq: BigInt(stored.highest_modseq) } : undefined;
+  const src = await d.reader.examine(m.source, qresync);
   const uidValidity = src.uidValidity;
   const modseq = src.highestModseq;
-  let stored = await d.state.folder(d.address, m.source);
   const refusals: Refusal[] = [];
   const dropped: DroppedKeywords[] = [];
   // CONDSTORE (RFC 7162 3.1.2.1): every change to the folder, new messages, flag changes and expunges, raises
@@ -200,7 +238,10 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
   }
   const tgt = await d.control.mailboxOpen(clientPath(m.target));
   let mode: FolderReport['mode'] = 'copy';
-  if (stored && stored.uid_validity !== uidValidity) {
+  // A new UIDVALIDITY on either side makes the stored UIDs meaningless there. On the target (the folder deleted
+  // and made again, a restore) they would name other messages: flags would be set and deletes done on those.
+  const targetRebuilt = stored !== undefined && stored.target_uid_validity !== null && stored.target_uid_validity !== Number(tgt.uidValidity);
+  if (stored && (stored.uid_validity !== uidValidity || targetRebuilt)) {
     await d.state.forgetMessages(d.address, m.source);
     stored = undefined;
     mode = 'reconcile';
@@ -241,7 +282,12 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
         undeleted.push(...await syncFlags(d, m, await fetchFlagsRaw(d.reader, uidSet(w)), report));
       }
     }
-    if (d.deleteOnTarget) await deleteExpunged(d, m, await d.reader.searchUids('ALL'), report);
+    if (d.deleteOnTarget) {
+      const vanished = qresync && src.vanished !== undefined && modseq !== undefined ? src.vanished : undefined;
+      if (vanished === undefined || !await deleteVanished(d, m, vanished, highest, src.exists - newUids.length, report)) {
+        await deleteExpunged(d, m, await d.reader.searchUids('ALL'), report);
+      }
+    }
   } else if (mode === 'delta' && highest > 0 && d.deleteOnTarget) {
     await deleteExpunged(d, m, [], report);
   }

@@ -196,14 +196,17 @@ export function expandSet(set: string): Uint32Array {
  * A selected folder's UIDs, ascending, as one typed array (4 bytes each): UID SEARCH
  * RETURN (ALL) ALL (ESEARCH, RFC 4731) answers one compact sequence-set, so no
  * object per message is made on the way (a plain UID SEARCH answer is parsed into
- * a token per number); without ESEARCH, the plain SEARCH.
+ * a token per number); without ESEARCH, the plain SEARCH. With `from`, only the
+ * UIDs from there on (UID from:*).
  */
-export async function listUids(client: ImapFlow): Promise<Uint32Array> {
+export async function listUids(client: ImapFlow, from = 1, only?: { deleted: boolean }): Promise<Uint32Array> {
   if (!client.mailbox || client.mailbox.exists === 0) return new Uint32Array(0);
-  const r = await client.search({ all: true }, { uid: true, returnOptions: ['ALL'] });
+  const query = { ...(from > 1 ? { uid: `${from}:*` } : { all: true }), ...only };
+  const r = await client.search(query, { uid: true, returnOptions: ['ALL'] });
   if (!r) return new Uint32Array(0);
-  if (Array.isArray(r)) return Uint32Array.from(r).sort();
-  return expandSet(r.all ?? '');
+  const all = Array.isArray(r) ? Uint32Array.from(r).sort() : expandSet(r.all ?? '');
+  // "n:*" also matches the highest UID when n is past it (RFC 3501 6.4.8).
+  return from > 1 && all.length > 0 && all[0]! < from ? all.filter((u) => u >= from) : all;
 }
 
 /** Opens a folder read-only; its UIDs ascending (numbers only) and the cache entries for it. */
@@ -301,8 +304,8 @@ export interface VerifyDeps {
   probe?: VerifyProbe;
 }
 
-/** Index of `uid` in an ascending array, or -1. */
-function indexOf(sorted: Uint32Array, uid: number): number {
+/** Index of `uid` in an ascending array, or -1 (binary search). */
+export function indexOf(sorted: Uint32Array, uid: number): number {
   let lo = 0;
   let hi = sorted.length - 1;
   while (lo <= hi) {

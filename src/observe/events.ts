@@ -38,6 +38,7 @@ export const EVENTS = {
   'migration.user.failed': { level: 'error', description: 'A migration pass for one user failed; the reason is recorded in migrate status' },
   'migration.folder.synced': { level: 'info', description: 'One folder of one user was copied or re-synced' },
   'migration.folder.unchanged': { level: 'debug', description: 'A folder\'s HIGHESTMODSEQ is the one of the last pass (CONDSTORE): nothing to fetch' },
+  'migration.folder.expunges': { level: 'debug', description: 'deleteOnTarget: how a delta pass learned what the source expunged (via qresync: VANISHED since the last pass; via list: every source UID against the state) and what it deleted on the target' },
   'migration.keywords.dropped': { level: 'warn', description: 'A message was copied without keywords that are not IMAP atoms (listed)' },
   'migration.folder.reconciled': { level: 'warn', description: 'Folder state lost or UIDVALIDITY changed: messages matched by content instead of copied again' },
   'migration.message.refused': { level: 'warn', description: 'The target (or a local limit) refused a message; it is recorded and the pass goes on' },
