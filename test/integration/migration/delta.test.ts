@@ -147,3 +147,43 @@ test('delta: CONDSTORE: an unchanged folder is skipped by HIGHESTMODSEQ; a flag 
   const tgt = await withSession(lab.dovecot.cloud, u.address, (c) => snapshot(c, 'INBOX'));
   assert.deepEqual(contentOf(tgt), contentOf(src));
 });
+
+test('a target folder rebuilt behind our back (new UIDVALIDITY): reconciled by content; the stored target UIDs never delete or flag', async (t) => {
+  const lab = await useLab(t, { only: ['dovecot'] });
+  const u = await newMigrationUser(lab, 'tgtuv');
+  const ours = [0, 1, 2, 3].map((i) => msg(`w${i}`));
+  const others = [msg('other0'), msg('other1')];
+  await withSession(lab.dovecot.legacy, u.address, async (c) => {
+    await c.mailboxCreate('Work');
+    for (const m of ours) await c.append('Work', m, [], DATE);
+  });
+  const store = await tempStore();
+  t.after(() => store.close());
+  const deps = () => engineDeps(lab, store, { migration: migrationConfig({ deleteOnTarget: true }) });
+  assert.equal((await migrateUser(deps(), { address: u.address })).totals.appended, 4);
+
+  // The target's Work deleted and made again: two messages that are not ours first (they get the UIDs that
+  // w0 and w1 had), then a copy of w0.
+  await withSession(lab.dovecot.cloud, u.address, async (c) => {
+    await c.mailboxDelete('Work');
+    await c.mailboxCreate('Work');
+    for (const m of [...others, ours[0]!]) await c.append('Work', m, [], DATE);
+  });
+  // On the source: w1 expunged, w2 flagged.
+  await withSession(lab.dovecot.legacy, u.address, async (c) => {
+    await c.mailboxOpen('Work');
+    await c.messageDelete('2', { uid: true });
+    await c.messageFlagsAdd('3', ['\\Flagged'], { uid: true });
+  });
+  const r = await migrateUser(deps(), { address: u.address });
+  const work = r.folders.find((f) => f.source === 'Work')!;
+  assert.equal(work.mode, 'reconcile');
+  assert.equal(r.totals.deletedOnTarget, 0, 'nothing deleted by a UID of the old target folder');
+  assert.equal(work.matched, 1, 'the copy of w0 is found by content');
+  assert.equal(work.appended, 2, 'w2 and w3 copied again');
+  const src = await withSession(lab.dovecot.legacy, u.address, (c) => snapshot(c, 'Work'));
+  const tgt = await withSession(lab.dovecot.cloud, u.address, (c) => snapshot(c, 'Work'));
+  const foreign = tgt.filter((x) => x.uid <= 2);
+  assert.deepEqual(foreign.map((x) => x.flags), [[], []], 'the others\' messages keep their flags');
+  assert.deepEqual(contentOf(tgt.filter((x) => x.uid > 2)), contentOf(src), 'the source content exactly once, with its flags');
+});
