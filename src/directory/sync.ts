@@ -236,8 +236,9 @@ async function readLdapDelta(
     seen.add(p.sourceId);
     current.add(p.sourceId);
     const e = state.entries.get(entryKey(system, p.sourceId));
-    // Read again within the overlap, unchanged since.
-    if (e && e.changeMark !== null && e.changeMark === (p.changeMark ?? null)) unchanged++;
+    // Read again within the overlap, unchanged since. By content too: two changes within one second share a
+    // modifyTimestamp.
+    if (e && e.changeMark !== null && e.changeMark === (p.changeMark ?? null) && e.contentHash === p.contentHash) unchanged++;
     else fetched.push(p);
   }
   for (const x of changed.skipped) {

@@ -39,7 +39,7 @@ export interface Tree {
 export interface Person { uid: string; cn: string; sn?: string; mail: string; aliases?: string[]; displayName?: string; title?: string }
 
 export async function makeTree(
-  lab: LabInfo, opts: { extraYaml?: string; systems?: Partial<Record<Sys, string>>; postgres?: string; directory?: string } = {},
+  lab: LabInfo, opts: { extraYaml?: string; systems?: Partial<Record<Sys, string>>; postgres?: string; directory?: string; ldap?: string } = {},
 ): Promise<Tree> {
   const ldap = lab.ldap!;
   const tag = `d${randomBytes(4).toString('hex')}`;
@@ -58,7 +58,7 @@ export async function makeTree(
   const sys = (s: Sys) => opts.systems?.[s] ?? [
     `  ${s}:`,
     `    ldap: { url: "${ldap.url}", bindDn: "${ldap.bindDn}", password: "${ldap.password}",`,
-    `            baseDn: "${base[s]}", contactsDn: "${contacts[s]}" }`,
+    `            baseDn: "${base[s]}", contactsDn: "${contacts[s]}"${opts.ldap ? `, ${opts.ldap}` : ''} }`,
   ].join('\n');
   const yaml = [
     'organization: Test', 'domains: [example.com]',

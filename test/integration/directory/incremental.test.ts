@@ -233,3 +233,24 @@ test('reads by change with an overlap: entries changed shortly before the last r
   assert.equal(r.writes.directory, 1);
   assert.equal((await tr.search(tr.contacts.cloud, `(mail=${tr.addr('amy')})`))[0]?.title, 'Chief');
 });
+
+test('reads by change on modifyTimestamp (servers without entryCSN): at or above the newest second seen', async (t) => {
+  const tr = await makeTree(lab, { ldap: 'attributes: { changeMark: modifyTimestamp }' });
+  t.after(() => tr.close());
+  await tr.add('legacy', { uid: 'ann', cn: 'Ann', mail: tr.addr('ann'), title: 'Staff' });
+  await tr.add('cloud', { uid: 'bob', cn: 'Bob', mail: tr.addr('bob') });
+  assert.equal((await tr.sync()).status, 'ok');
+  await retitle(tr, [`uid=ann,${tr.base.legacy}`], 'Chief');
+  const r = await tr.sync();
+  assert.equal(r.reads.legacy?.mode, 'incremental');
+  // Whole seconds: several changes can share one, so the newest second seen is asked for again.
+  assert.match(r.reads.legacy?.since ?? '', /^\(modifyTimestamp>=\d{14}Z\)$/);
+  assert.deepEqual(r.diff.people.change.map((p) => p.address), [tr.addr('ann')]);
+  assert.equal((await tr.search(tr.contacts.cloud, `(mail=${tr.addr('ann')})`))[0]?.title, 'Chief');
+  // A change within the same second as the run before is not lost.
+  await retitle(tr, [`uid=ann,${tr.base.legacy}`], 'Chair');
+  const r2 = await tr.sync();
+  assert.deepEqual(r2.diff.people.change.map((p) => p.address), [tr.addr('ann')]);
+  const again = await tr.sync();
+  assert.equal(again.writes.total, 0);
+});
