@@ -128,6 +128,12 @@ export interface IncrementalContacts {
   fetched: number;
   /** Addresses of store rows whose contact is no longer listed (deleted by hand, or renamed). */
   missing: string[];
+  /**
+   * A read by change (delta.ts): `contacts` holds only what changed; our other
+   * contacts are the store's rows (scoped.ts buildScope adds those a run
+   * compares). `ours` counts them all.
+   */
+  partial?: { ours: number };
 }
 
 /**

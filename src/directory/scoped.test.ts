@@ -77,7 +77,7 @@ test('a scoped unify gives the same records and conflicts as unifying everyone (
     }
     for (const [key, p] of beforeByKey) if (!afterByKey.has(key)) people.get(p.system)!.removed.push(compactOf(p));
     const compact: CompactState = {
-      entries: new Map([...beforeByKey].map(([k, p]) => [k, compactOf(p)])), contacts: new Map(), sources: new Map(),
+      entries: new Map([...beforeByKey].map(([k, p]) => [k, compactOf(p)])), contacts: new Map(), contactsLoaded: true, contactCounts: {}, sources: new Map(),
       conflictAddresses: old.conflicts.map((c) => c.address), homes: {}, cutoverSeeds: [],
     };
     const scope = closeScope({ compact, people, contacts: new Map() });
@@ -109,7 +109,7 @@ test('scope seeds: contacts read whole or gone, open conflicts and cut-over chan
   const c = person('cloud', 'uid=c', 'c@e.com', [], 'C');
   const d = person('legacy', 'uid=d', 'a2@e.com', [], 'D');
   const compact: CompactState = {
-    entries: new Map([a, b, c, d].map((p) => [entryKey(p.system, p.sourceId), compactOf(p)])), contacts: new Map(), sources: new Map(),
+    entries: new Map([a, b, c, d].map((p) => [entryKey(p.system, p.sourceId), compactOf(p)])), contacts: new Map(), contactsLoaded: true, contactCounts: {}, sources: new Map(),
     conflictAddresses: ['a2@e.com'], homes: {}, cutoverSeeds: ['c@e.com'],
   };
   const people = new Map<string, ScopedPeople>(SYSTEMS.map((s) => [s, { fetched: [], skipped: [], total: 2, removed: [] }]));

@@ -24,7 +24,7 @@
 import { sql } from 'kysely';
 import type { Store } from '../store/index.js';
 import type { IncrementalContacts } from './incremental.js';
-import type { SkippedEntry } from './ldap.js';
+import { normalizeEntryDn, type SkippedEntry } from './ldap.js';
 import { contactKey, entryKey, type StoredContactLite, type StoredEntryLite, type StoredUserLite } from './plan.js';
 import { personFromEntry, storedUser, type SourceState, type StoredEntry } from './state.js';
 import type { ExistingContact, SourcePerson } from './types.js';
@@ -41,7 +41,11 @@ export interface CompactEntry extends StoredEntryLite {
 
 export interface CompactState {
   entries: Map<string, CompactEntry>;
+  /** Every contact row, or (contactsLoaded false: reads by change) only those a run has looked up so far. */
   contacts: Map<string, StoredContactLite>;
+  contactsLoaded: boolean;
+  /** Contact rows per system. */
+  contactCounts: Record<string, number>;
   sources: Map<string, SourceState>;
   /** Addresses of the open conflicts. */
   conflictAddresses: string[];
@@ -82,7 +86,46 @@ export async function packedRows(store: Store, table: 'directory_entries' | 'dir
   return out;
 }
 
-export async function loadCompact(store: Store, migrationTo: string | undefined, sources: Map<string, SourceState>): Promise<CompactState> {
+const CONTACT_COLUMNS = ['system', 'address', 'dn', 'content_hash', 'person_hash', 'source_system'] as const;
+
+type ContactRow = { system: string; address: string; dn: string; content_hash: string; person_hash: string | null; source_system: string };
+const contactLite = (r: ContactRow): StoredContactLite => ({
+  system: r.system, address: r.address, dn: r.dn, contentHash: r.content_hash, personHash: r.person_hash, sourceSystem: r.source_system,
+});
+
+/**
+ * The store's contact rows of one system at these addresses, added to the
+ * compact state (a run that reads by change looks up only the contacts it
+ * compares). Returns the rows found.
+ */
+export async function lookUpContacts(store: Store, compact: CompactState, system: string, addresses: Iterable<string>): Promise<StoredContactLite[]> {
+  const out: StoredContactLite[] = [];
+  const ask: string[] = [];
+  for (const a of new Set(addresses)) {
+    const known = compact.contacts.get(contactKey(system, a));
+    if (known) out.push(known);
+    else if (!compact.contactsLoaded) ask.push(a);
+  }
+  for (let i = 0; i < ask.length; i += CHUNK) {
+    const rows = await store.db.selectFrom('directory_contacts').select(CONTACT_COLUMNS)
+      .where('system', '=', system).where('address', 'in', ask.slice(i, i + CHUNK)).execute();
+    for (const r of rows) {
+      const c = contactLite(r);
+      compact.contacts.set(contactKey(system, r.address), c);
+      out.push(c);
+    }
+  }
+  return out;
+}
+
+/**
+ * `wantContacts` decides, once the entries are loaded, whether the contact
+ * rows are needed whole (a run that lists contacts) or looked up as needed.
+ */
+export async function loadCompact(
+  store: Store, migrationTo: string | undefined, sources: Map<string, SourceState>,
+  wantContacts: (entries: ReadonlyMap<string, CompactEntry>) => boolean = () => true,
+): Promise<CompactState> {
   const db = store.db;
   const entries = new Map<string, CompactEntry>();
   const entryCols = ['system', 'source_id', 'content_hash', 'change_mark', 'address', 'aliases'] as const;
@@ -99,18 +142,18 @@ export async function loadCompact(store: Store, migrationTo: string | undefined,
     }
   }
   const contacts = new Map<string, StoredContactLite>();
-  const contactCols = ['system', 'address', 'dn', 'content_hash', 'person_hash', 'source_system'] as const;
-  const packedContacts = await packedRows(store, 'directory_contacts', contactCols);
+  const contactsLoaded = wantContacts(entries);
+  const packedContacts = contactsLoaded ? await packedRows(store, 'directory_contacts', CONTACT_COLUMNS) : [];
   if (packedContacts) {
     for (const [system, address, dn, contentHash, personHash, sourceSystem] of packedContacts) {
       contacts.set(contactKey(system!, address!), { system: system!, address: address!, dn: dn!, contentHash: contentHash!, personHash, sourceSystem: sourceSystem! });
     }
   } else {
-    for (const r of await db.selectFrom('directory_contacts').select(contactCols).execute()) {
-      contacts.set(contactKey(r.system, r.address), {
-        system: r.system, address: r.address, dn: r.dn, contentHash: r.content_hash, personHash: r.person_hash, sourceSystem: r.source_system,
-      });
-    }
+    for (const r of await db.selectFrom('directory_contacts').select(CONTACT_COLUMNS).execute()) contacts.set(contactKey(r.system, r.address), contactLite(r));
+  }
+  const contactCounts: Record<string, number> = {};
+  for (const r of await db.selectFrom('directory_contacts').select(['system', sql<number>`count(*)`.as('n')]).groupBy('system').execute()) {
+    contactCounts[r.system] = Number(r.n);
   }
   const conflictAddresses = (await db.selectFrom('directory_conflicts').select('address').execute()).map((r) => r.address);
   const homes: Record<string, number> = {};
@@ -132,7 +175,7 @@ export async function loadCompact(store: Store, migrationTo: string | undefined,
     ]);
   }).execute();
   const cutoverSeeds = rows.map((r) => r.address);
-  return { entries, contacts, sources, conflictAddresses, homes, cutoverSeeds };
+  return { entries, contacts, contactsLoaded, contactCounts, sources, conflictAddresses, homes, cutoverSeeds };
 }
 
 /** What a scoped read found in one LDAP system. */
@@ -292,7 +335,16 @@ export async function buildScope(store: Store, input: ScopeInput): Promise<Scope
   const storedUsers = await loadUsers(store, [...closed.addresses]);
   const contacts = new Map<string, ExistingContact[]>();
   for (const [system, c] of input.contacts) {
-    contacts.set(system, c.contacts.filter((e) => e.address === null || closed.addresses.has(e.address)));
+    const list = c.contacts.filter((e) => e.address === null || closed.addresses.has(e.address));
+    if (c.partial) {
+      // Read by change: our other contacts at the scope's addresses are the store's rows, trusted as a listing would.
+      const read = new Set(c.contacts.map((e) => normalizeEntryDn(e.dn) ?? e.dn));
+      for (const r of await lookUpContacts(store, input.compact, system, closed.addresses)) {
+        if (read.has(normalizeEntryDn(r.dn) ?? r.dn)) continue;
+        list.push({ system, dn: r.dn, address: r.address, ours: true, markerSource: r.sourceSystem ?? null, values: {}, trusted: true });
+      }
+    }
+    contacts.set(system, list);
   }
   return { addresses: closed.addresses, people, storedEntries, storedUsers, contacts };
 }

@@ -27,7 +27,7 @@ import {
   computePlan, contactKey, contactsToVerify, deleteCounts, entryKey, knownContact, unifyInput, type ContactWrite, type Plan, type PlanInput, type StoredContactLite,
   type StoredUserLite,
 } from './plan.js';
-import { NeedsFullUnify, buildScope, loadCompact, type CompactState, type ScopedPeople } from './scoped.js';
+import { NeedsFullUnify, buildScope, loadCompact, lookUpContacts, type CompactState, type CompactEntry, type ScopedPeople } from './scoped.js';
 import { applyToStore, loadSources, loadState, type LoadedState, type SourceState } from './state.js';
 import type { ExistingContact, SourcePerson, SyncDiff } from './types.js';
 import type { RoutingRules } from './unify.js';
@@ -189,8 +189,14 @@ async function readPeopleScoped(
   return { fetched: got.people, skipped, total: unchanged + got.people.length, removed, fetchedCount: fetch.length, marks: listed.map((l) => l.mark) };
 }
 
-function* marksOf(state: CompactState, system: string): Generator<string | null> {
+function* marksOf(state: { entries: ReadonlyMap<string, CompactEntry> }, system: string): Generator<string | null> {
   for (const e of state.entries.values()) if (e.system === system) yield e.changeMark;
+}
+
+/** Whether every system with a contacts container will read it by change (readLdapSource's test), so nothing lists it. */
+function everyContactsReadByChange(deps: SyncDeps, entries: ReadonlyMap<string, CompactEntry>): boolean {
+  return Object.values(deps.settings.systems).every((s) => !s.ldap?.contactsDn
+    || deltaMark(attributeMap(s.ldap.flavor, s.ldap.attributes ?? {}), marksOf({ entries }, s.name)) !== null);
 }
 
 /**
@@ -265,20 +271,21 @@ async function readLdapDelta(
   ]);
   const people = { fetched, skipped, total: unchanged + fetched.length, removed, fetchedCount: changed.people.length + changed.skipped.length + fetch.length };
   if (!changedContacts) return { people, listing: null, high: newHigh, since };
-  const byDn = new Map<string, StoredContactLite>();
-  for (const r of state.contacts.values()) if (r.system === system) byDn.set(normalizeEntryDn(r.dn) ?? r.dn, r);
+  const rows = new Map<string, StoredContactLite>();
+  const addresses = changedContacts.contacts.map((c) => c.address).filter((a): a is string => a !== null);
+  for (const r of await lookUpContacts(deps.store, state, system, addresses)) rows.set(r.address, r);
   const contacts: ExistingContact[] = [];
+  let joined = 0;
   for (const c of changedContacts.contacts) {
-    const id = normalizeEntryDn(c.dn) ?? c.dn;
-    const row = byDn.get(id);
-    byDn.delete(id);
+    const row = c.address === null ? undefined : rows.get(c.address);
+    const same = row !== undefined && (normalizeEntryDn(row.dn) ?? row.dn) === (normalizeEntryDn(c.dn) ?? c.dn);
+    if (c.ours && !same) joined++;
     // Ours and as we wrote it (our own writes of the last run come back here): trusted, as a listing would have it.
-    contacts.push(c.ours && row !== undefined && c.hash === row.contentHash && c.address === row.address ? { ...c, trusted: true } : c);
+    contacts.push(c.ours && same && c.hash === row.contentHash ? { ...c, trusted: true } : c);
   }
-  for (const r of byDn.values()) {
-    contacts.push({ system, dn: r.dn, address: r.address, ours: true, markerSource: r.sourceSystem ?? null, values: {}, trusted: true });
-  }
-  return { people, listing: { contacts, fetched: changedContacts.contacts.length, missing: [] }, high: newHigh, since };
+  // The others are the store's rows: buildScope adds those at the run's addresses.
+  const ours = (state.contactCounts[system] ?? 0) + joined;
+  return { people, listing: { contacts, fetched: changedContacts.contacts.length, missing: [], partial: { ours } }, high: newHigh, since };
 }
 
 /**
@@ -420,7 +427,8 @@ interface Prepared {
 async function prepareScoped(deps: SyncDeps, rules: RoutingRules, lap: (phase: string) => void): Promise<Prepared | null> {
   const sources = await loadSources(deps.store);
   if (!canScope(deps, sources, false)) return null;
-  const compact = await loadCompact(deps.store, deps.settings.migration?.to, sources);
+  // Contact rows whole only when some contacts container is listed (a system that cannot read by change).
+  const compact = await loadCompact(deps.store, deps.settings.migration?.to, sources, (entries) => !everyContactsReadByChange(deps, entries));
   lap('load');
   const src = newSources();
   try {
@@ -431,7 +439,7 @@ async function prepareScoped(deps: SyncDeps, rules: RoutingRules, lap: (phase: s
     for (const [system, list] of scope.contacts) src.contacts.set(system, list);
     const totals: NonNullable<PlanInput['totals']> = { people: {}, contacts: {}, homes: compact.homes };
     for (const [system, r] of src.scoped) totals.people[system] = r.total;
-    for (const [system, l] of src.listings) totals.contacts[system] = l.contacts.filter((c) => c.ours).length;
+    for (const [system, l] of src.listings) totals.contacts[system] = l.partial?.ours ?? l.contacts.filter((c) => c.ours).length;
     const unified = unifyInput({ people: scope.people, rules, storedUsers: scope.storedUsers });
     // Contacts whose person changed: known from the person's stored record where the store vouches for them, else read.
     await verifyContacts(src, contactsToVerify({ targets: src.targets, existingContacts: src.contacts, storedContacts: compact.contacts }, unified),
