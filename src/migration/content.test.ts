@@ -14,6 +14,11 @@ test('headerBlock and messageId: folded header, LF or CRLF', () => {
   assert.equal(messageId(headerBlock(m)), '<abc@x>');
   assert.equal(messageId(Buffer.from('Subject: y\n\n')), undefined);
   assert.equal(headerBlock(Buffer.from('no body')).toString(), 'no body');
+  // Whichever blank line comes first ends the header: a bare-LF one before the CRLF one, or a CRLF one before
+  // a bare-LF blank line in the body.
+  assert.equal(headerBlock(Buffer.from('A: 1\n\nB: 2\r\n\r\nbody')).toString(), 'A: 1\n\n');
+  assert.equal(headerBlock(Buffer.from('A: 1\r\n\r\nbody\n\nmore')).toString(), 'A: 1\r\n\r\n');
+  assert.equal(headerBlock(Buffer.from('A: 1\n\r\n\r\nbody')).toString(), 'A: 1\n\r\n\r\n');
 });
 
 test('contentId: a CR-normalized copy has the same key and normalized hash', () => {

@@ -44,7 +44,8 @@ export function collapseCrRuns(buf: Buffer): Buffer {
 /** The header block including the blank line that ends it (all of it when there is no body). */
 export function headerBlock(buf: Buffer): Buffer {
   const crlf = buf.indexOf('\r\n\r\n');
-  const lf = buf.indexOf('\n\n');
+  // A bare-LF blank line only counts when it ends before the CRLF one: search no further (not the whole body).
+  const lf = (crlf >= 0 ? buf.subarray(0, crlf + 3) : buf).indexOf('\n\n');
   const candidates = [crlf >= 0 ? crlf + 4 : -1, lf >= 0 ? lf + 2 : -1].filter((n) => n >= 0);
   return candidates.length === 0 ? buf : buf.subarray(0, Math.min(...candidates));
 }

@@ -38,6 +38,14 @@ export interface CopyContext {
   batchBytes?: number;
 }
 
+/**
+ * Messages per batch unless configured: one UID FETCH from the source and one MULTIAPPEND per target connection.
+ * 500 rather than 200: fewer commands, transactions and state statements per message (bench/migrate (b), one
+ * A/B run: 3-8% more throughput and less CPU on both sides; (a) the same within the noise); the byte bound
+ * below keeps a batch of large messages small.
+ */
+export const DEFAULT_BATCH = 500;
+
 /** Splits metas into batches bounded in count and bytes (a large message is a batch of its own). */
 export function batches(metas: readonly MessageMeta[], maxCount: number, maxBytes: number): MessageMeta[][] {
   const out: MessageMeta[][] = [];
@@ -141,7 +149,7 @@ export async function copyMessages(ctx: CopyContext, metas: readonly MessageMeta
     } else wanted.push(m);
   }
   await ctx.state.writeMessages(ctx.address, ctx.sourceWire, tooBig);
-  const list = batches(wanted, ctx.batchMessages ?? 200, ctx.batchBytes ?? 24 * 1024 * 1024);
+  const list = batches(wanted, ctx.batchMessages ?? DEFAULT_BATCH, ctx.batchBytes ?? 24 * 1024 * 1024);
   // Body FETCHes are pipelined: up to `ahead` batches are on their way from the source while one is appended.
   const ahead = 2;
   const fetching: Promise<Map<number, Buffer>>[] = [];

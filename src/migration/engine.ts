@@ -40,7 +40,7 @@ export interface EngineDeps {
    * migrateUsers with one user at a time), 1 when migrateUsers copies several users at once (see there).
    */
   appendConnections?: number;
-  /** Messages per FETCH/APPEND batch (default 200). */
+  /** Messages per FETCH/APPEND batch (default copier.ts DEFAULT_BATCH, 500). */
   batchMessages?: number;
   /** Messages whose metadata and state rows are held at once per folder (default 2,000). */
   windowMessages?: number;
@@ -317,7 +317,8 @@ export async function migrateUsers(depsIn: EngineDeps, users: readonly Migration
   // Several users at once already give the target that many writers. A second APPEND connection per user then
   // only adds a second imap process saving into the same folder at the same moment (both create files in one
   // directory and contend for its lock: up to 40% of those processes' CPU spinning in the kernel, bench/RESULTS.md)
-  // and one more login per user: with 8 users in parallel, 1 connection each gave 1.2-1.5x the throughput of 2.
+  // and one more login per user (~16 ms of server CPU each). With 8 users in parallel, 1 connection each cost the
+  // target Dovecot 0.3-0.5 s less CPU per 12,000 messages at the same or better throughput (bench/RESULTS.md).
   const parallel = Math.min(opts.concurrency, users.length) > 1;
   const deps: EngineDeps = { ...depsIn, limiter: depsIn.limiter ?? new ServerLimiter(opts.concurrency, Date.now, depsIn.sleep ?? defaultSleep),
     ...(depsIn.appendConnections === undefined && parallel ? { appendConnections: 1 } : {}) };

@@ -1,0 +1,36 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openStore } from '../store/index.js';
+import { MigrationState, type MessageWrite } from './state.js';
+
+test('writeMessages (SQLite, chunks of 128, 64, ... rows): intents then results upsert every row, values intact', async () => {
+  const store = await openStore({ sqlite: ':memory:' });
+  try {
+    const state = new MigrationState(store.db, () => 1_700_000_000_000);
+    // 301 rows: chunks of 128, 128, 32, 8, 4, 1; a second folder must stay apart.
+    const intents: MessageWrite[] = Array.from({ length: 301 }, (_, i) => ({
+      uid: i + 1, state: 'intent', size: 1000 + i, sha256: `h${i}`, key: `<m${i}@x>|${1000 + i}|k`, flags: i % 2 ? ['\\Seen'] : [],
+    }));
+    await state.writeMessages('a@example.com', 'INBOX', intents);
+    await state.writeMessages('a@example.com', 'Sent', [{ uid: 1, state: 'intent', size: 5, flags: ['$Forwarded', 'x'] }]);
+    assert.equal((await state.messages('a@example.com', 'INBOX', 'intent')).length, 301);
+    await state.writeMessages('a@example.com', 'INBOX', intents.map((w) => ({ ...w, state: 'done', targetUid: 5000 + w.uid })));
+    const rows = await state.messages('a@example.com', 'INBOX');
+    assert.equal(rows.length, 301);
+    assert.equal((await state.messages('a@example.com', 'INBOX', 'intent')).length, 0);
+    const r = rows[200]!;
+    assert.deepEqual({ uid: r.source_uid, state: r.state, size: r.size, target: r.target_uid, sha: r.sha256, key: r.content_key, flags: JSON.parse(r.flags) as string[], detail: r.detail },
+      { uid: 201, state: 'done', size: 1200, target: 5201, sha: 'h200', key: '<m200@x>|1200|k', flags: [], detail: null });
+    assert.deepEqual(JSON.parse(rows[1]!.flags), ['\\Seen']);
+    const sent = await state.messages('a@example.com', 'Sent');
+    assert.deepEqual(sent.map((x) => [x.source_uid, x.state, x.target_uid, JSON.parse(x.flags) as string[]]), [[1, 'intent', null, ['$Forwarded', 'x']]]);
+    // A refusal keeps its reason; a later write of the same UID replaces the row, never adds one.
+    await state.writeMessages('a@example.com', 'Sent', [{ uid: 1, state: 'refused', size: 5, detail: 'NO too big' }]);
+    const again = await state.messages('a@example.com', 'Sent');
+    assert.equal(again.length, 1);
+    assert.equal(again[0]!.detail, 'NO too big');
+    assert.equal(await state.countMessages('a@example.com', 'INBOX'), 301);
+  } finally {
+    await store.close();
+  }
+});
