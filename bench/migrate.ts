@@ -13,7 +13,7 @@
  * not a test: it never fails on a time. Setup (lab, corpus load, read-back) is not timed;
  * the source is read back once before any timed run, so both tools see it warm.
  *
- *   npm run bench:migrate -- [--messages 6000] [--each N] [--mailboxes 8] [--rounds 2] [--cases ab] [--profile DIR]
+ *   npm run bench:migrate -- [--messages 6000] [--each N] [--mailboxes 8] [--rounds 2] [--cases ab] [--profile DIR] [--variant ENV=V,...]
  *
  * --each is the size of every parallel mailbox (default messages / 4). Each case runs
  * --rounds times, mailbridge and dsync back to back into fresh target users, the order
@@ -22,6 +22,9 @@
  * the engine's, not this driver's corpus; --profile DIR runs it with --cpu-prof.
  * MAILBRIDGE_MIGRATION_BATCH is passed through, as with the CLI. --cases a or b runs one case only.
  * The child's peak RSS is the whole process, worker threads included.
+ * --variant ENV=V,... adds a second mailbridge run per round with that environment (e.g.
+ * MAILBRIDGE_APPEND_CONNECTIONS=1), on the other side of the dsync run (A D B, then B D A), for an A/B in one run.
+ * Each run also prints the CPU of both Dovecots (all their processes), which the machine's load hardly changes.
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -39,7 +42,7 @@ import {
 import { masterSession, newMigrationUsers } from '../test/harness/mail.js';
 import { loadMailbox } from './lib/mail-corpus.js';
 import { compareDigests, mailboxDigest, type MailboxDigest } from './lib/mailbox-digest.js';
-import { runSampled, type ProcRun } from './lib/proc-peak.js';
+import { runSampled, treeCpu, type ProcRun } from './lib/proc-peak.js';
 
 function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -50,13 +53,39 @@ function argValue(name: string): string | undefined {
 
 /** `targets[i]`: the cloud user addresses[i] is copied into (a fresh one per run), logged in through the master user. */
 interface ChildArgs { labDir: string; addresses: string[]; targets: string[]; store: string; concurrency: number }
-interface ChildResult { seconds: number; maxRssMb: number; cpuSeconds: number; ok: boolean; appended: number; bytes: number; seen: number; errors: string[] }
+interface ChildResult { seconds: number; maxRssMb: number; cpuSeconds: number; sysSeconds: number; ok: boolean; appended: number; bytes: number; seen: number; errors: string[] }
 
 function systemOf(info: DovecotInfo): SystemConfig {
   return { name: info.system, imap: { host: LAB_HOST, port: info.imapPort, tls: 'none', admin: { user: info.masterUser, password: new Secret(info.masterPassword), mode: 'master' } } };
 }
 
+/**
+ * MB_BENCH_SQLCPU=1: the CPU time spent inside SQLite statements (better-sqlite3 runs them synchronously, so
+ * process.cpuUsage around each call is exact), printed on stderr at the end: how much of the engine's CPU the state is.
+ */
+async function sqlCpuMeter(): Promise<(() => string) | undefined> {
+  if (process.env.MB_BENCH_SQLCPU !== '1') return undefined;
+  const { default: Db } = await import('better-sqlite3');
+  let us = 0;
+  let calls = 0;
+  const per = new Map<string, [number, number]>();
+  const proto = Db.prototype as unknown as { prepare: (sql: string) => Record<string, unknown> };
+  const prepare = proto.prepare;
+  proto.prepare = function (this: unknown, sqlText: string) {
+    const stmt = prepare.call(this, sqlText);
+    for (const m of ['run', 'all', 'get']) {
+      const f = stmt[m] as (...x: unknown[]) => unknown;
+      stmt[m] = (...x: unknown[]) => { const c0 = process.cpuUsage(); try { return f.apply(stmt, x); } finally { const c = process.cpuUsage(c0); us += c.user + c.system; calls++;
+        const k = sqlText.replace(/\s+/g, ' ').slice(0, 90); const e = per.get(k) ?? [0, 0]; e[0]++; e[1] += c.user + c.system; per.set(k, e); } };
+    }
+    return stmt;
+  };
+  return () => `SQLite statements: ${calls} calls, ${(us / 1e6).toFixed(2)} s CPU\n${[...per].sort((x, y) => y[1][1] - x[1][1]).slice(0, 8)
+    .map(([k, [n, t]]) => `    ${(t / 1e6).toFixed(3)} s ${n}x ${k}`).join('\n')}`;
+}
+
 async function child(a: ChildArgs): Promise<void> {
+  const meter = await sqlCpuMeter();
   const lab = attachLab(a.labDir);
   const store = await openStore({ sqlite: a.store });
   try {
@@ -77,13 +106,14 @@ async function child(a: ChildArgs): Promise<void> {
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const out: ChildResult = {
-      seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6,
+      seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6, sysSeconds: cpu.system / 1e6,
       ok: reports.every((r) => r.ok),
       appended: reports.reduce((n, r) => n + r.totals.appended, 0),
       bytes: reports.reduce((n, r) => n + r.totals.appendedBytes, 0),
       seen: reports.reduce((n, r) => n + r.totals.seen, 0),
       errors: reports.flatMap((r) => [...(r.error ? [`${r.address}: ${r.error.message}`] : []), ...r.refusals.slice(0, 3).map((x) => `${r.address} ${x.folder}/${x.uid}: ${x.reason}`)]),
     };
+    if (meter) process.stderr.write(`  ${meter()}\n`);
     process.stdout.write(`${JSON.stringify(out)}\n`);
   } finally {
     await store.close();
@@ -92,8 +122,14 @@ async function child(a: ChildArgs): Promise<void> {
 
 // ---------------------------------------------------------------- driver
 
-function runChild(a: ChildArgs, profileDir: string | undefined): Promise<ChildResult> {
-  return runBenchChild<ChildResult>(import.meta.url, JSON.stringify(a), profileDir);
+function runChild(a: ChildArgs, profileDir: string | undefined, env?: Record<string, string>): Promise<ChildResult> {
+  return runBenchChild<ChildResult>(import.meta.url, JSON.stringify(a), profileDir, env);
+}
+
+/** `--variant "A=1,B=2"`: environment for a second mailbridge run per round (same targets' kind, same dsync run to compare with). */
+function variantEnv(spec: string | undefined): Record<string, string> | undefined {
+  if (!spec) return undefined;
+  return Object.fromEntries(spec.split(',').map((kv) => { const i = kv.indexOf('='); return [kv.slice(0, i), kv.slice(i + 1)]; }));
 }
 
 /** The issue's dsync command: the cloud Dovecot's doveadm pulls `source` from legacy over imapc into `target`. */
@@ -139,11 +175,20 @@ function machineBusy(): number {
   return (f.reduce((a, b) => a + b, 0) - idle) / 100;
 }
 
-/** Runs `fn` and adds the machine's busy CPU seconds over its run (fair to compare only on an otherwise quiet machine). */
-async function withMachineCpu<T>(fn: () => Promise<T>): Promise<T & { machineCpu: number }> {
+/** The lab's Dovecot masters, for the servers' CPU per run (set once the lab runs). */
+let masters: { legacy: number; cloud: number } | undefined;
+
+/**
+ * Runs `fn` and adds the machine's busy CPU seconds over its run (fair to compare only on an otherwise quiet
+ * machine) and each Dovecot's own (all its processes, exited imap processes included: proc-peak.ts treeCpu),
+ * which do not depend on what else runs on the machine.
+ */
+async function withMachineCpu<T>(fn: () => Promise<T>): Promise<T & { machineCpu: number; sourceCpu: number; targetCpu: number }> {
   const before = machineBusy();
+  const s0 = masters ? treeCpu(masters.legacy) : 0;
+  const t0 = masters ? treeCpu(masters.cloud) : 0;
   const x = await fn();
-  return { ...x, machineCpu: machineBusy() - before };
+  return { ...x, machineCpu: machineBusy() - before, sourceCpu: masters ? treeCpu(masters.legacy) - s0 : 0, targetCpu: masters ? treeCpu(masters.cloud) - t0 : 0 };
 }
 
 function rate(label: string, messages: number, bytes: number, seconds: number, rssMb: number, cpu: number, rssNote = ''): string {
@@ -157,6 +202,7 @@ async function main(): Promise<void> {
   const profileDir = argValue('--profile');
   const rounds = Number(argValue('--rounds') ?? 2);
   const only = argValue('--cases');
+  const variant = variantEnv(argValue('--variant'));
   const bl = benchLab('mb-bench-mig-');
   const { dir, cleanup } = bl;
   const say = (s: string) => console.log(s);
@@ -164,6 +210,8 @@ async function main(): Promise<void> {
     say(`bench/migrate ${new Date().toISOString().slice(0, 10)}: ${cpus().length} cores, load average at start ${loadavg().map(f2).join(' ')}`);
     const t0 = performance.now();
     const lab = await bl.start();
+    const pidOf = (name: string) => lab.servers.find((x) => x.name === name)?.pid ?? 0;
+    masters = { legacy: pidOf('dovecot-legacy'), cloud: pidOf('dovecot-cloud') };
     const [big, ...par] = await newMigrationUsers(lab, 1 + mailboxes, 'bench');
     const sources = new Map<string, MailboxDigest>();
     const load = async (address: string, count: number, seed: number) => {
@@ -192,16 +240,22 @@ async function main(): Promise<void> {
       const msgs = c.sources.reduce((n, a) => n + sources.get(a)!.messages, 0);
       const bytes = c.sources.reduce((n, a) => n + sources.get(a)!.bytes, 0);
       const ratios: number[] = [];
+      const vratios: number[] = [];
       for (let r = 0; r < rounds; r++) {
         const mbTargets = await fresh(c.sources.length);
         const dsTargets = await fresh(c.sources.length);
+        const vTargets = variant ? await fresh(c.sources.length) : [];
         const store = join(dir, `state-${c.name[1]}-${r}.db`);
         deltaStore ??= { store, targets: mbTargets };
-        const runMb = async () => {
-          const x = await runChild({ labDir: dir, addresses: c.sources, targets: mbTargets, store, concurrency: c.concurrency }, profileDir);
+        const runMbWith = async (targets: string[], st: string, env?: Record<string, string>) => {
+          const x = await runChild({ labDir: dir, addresses: c.sources, targets, store: st, concurrency: c.concurrency }, profileDir, env);
           if (x.errors.length) say(`  mailbridge errors: ${x.errors.join('; ')}`);
           return x;
         };
+        const runMb = () => runMbWith(mbTargets, store);
+        // The variant runs on the other side of dsync from the default run: A D B, then B D A.
+        const runV = () => runMbWith(vTargets, join(dir, `state-${c.name[1]}-${r}-v.db`), variant);
+        const vFirst = variant && r % 2 === 1 ? await withMachineCpu(runV) : undefined;
         const runDs = async () => {
           const t = performance.now();
           const rs = await Promise.all(c.sources.map((a, i) => dsync(lab, a, dsTargets[i]!)));
@@ -211,18 +265,33 @@ async function main(): Promise<void> {
         const mb = r % 2 === 0 ? await withMachineCpu(runMb) : undefined;
         const ds = await withMachineCpu(runDs);
         const mbr = mb ?? await withMachineCpu(runMb);
+        const vr = vFirst ?? (variant ? await withMachineCpu(runV) : undefined);
         const rss = ds.rs.reduce((n, x) => n + x.peakRssMb, 0);
         say(`${c.name} round ${r + 1} (${order}), load average ${loadavg().map(f2).join(' ')}`);
-        say(rate(`  mailbridge ${c.label}`, msgs, bytes, mbr.seconds, mbr.maxRssMb, mbr.cpuSeconds) + ` (appended ${mbr.appended})`);
+        say(rate(`  mailbridge ${c.label}`, msgs, bytes, mbr.seconds, mbr.maxRssMb, mbr.cpuSeconds) + ` (${f2(mbr.sysSeconds)} s of it in the kernel; appended ${mbr.appended})`);
         say(rate(`  dsync      ${c.label}`, msgs, bytes, ds.seconds, rss, ds.rs.reduce((n, x) => n + x.cpuSeconds, 0),
           ds.rs.length > 1 ? ` (sum of ${ds.rs.length} doveadm processes, max one ${Math.max(...ds.rs.map((x) => x.peakRssMb)).toFixed(0)} MB, sampled)` : ' (doveadm, sampled)'));
         say(`  machine CPU busy (all processes, servers included): mailbridge run ${f1(mbr.machineCpu)} s, dsync run ${f1(ds.machineCpu)} s`);
+        const dsCpu = ds.rs.reduce((n, x) => n + x.cpuSeconds, 0);
+        const per = (s: number) => `${(s / msgs * 1000).toFixed(3)} ms/msg`;
+        say(`  CPU per tool (client + source Dovecot + target Dovecot): mailbridge ${f2(mbr.cpuSeconds)} + ${f2(mbr.sourceCpu)} + ${f2(mbr.targetCpu)} = `
+          + `${f2(mbr.cpuSeconds + mbr.sourceCpu + mbr.targetCpu)} s (${per(mbr.cpuSeconds + mbr.sourceCpu + mbr.targetCpu)}); `
+          + `dsync ${f2(dsCpu)} + ${f2(ds.sourceCpu)} + ${f2(ds.targetCpu)} = ${f2(dsCpu + ds.sourceCpu + ds.targetCpu)} s (${per(dsCpu + ds.sourceCpu + ds.targetCpu)})`);
         ratios.push(ds.seconds / mbr.seconds);
         say(`  ratio mailbridge / dsync (throughput): ${f2(ds.seconds / mbr.seconds)}`);
+        if (vr) {
+          vratios.push(ds.seconds / vr.seconds);
+          say(rate(`  variant ${argValue('--variant')!}`, msgs, bytes, vr.seconds, vr.maxRssMb, vr.cpuSeconds) + ` (appended ${vr.appended})`);
+          say(`    CPU client + source + target: ${f2(vr.cpuSeconds)} + ${f2(vr.sourceCpu)} + ${f2(vr.targetCpu)} = ${f2(vr.cpuSeconds + vr.sourceCpu + vr.targetCpu)} s `
+            + `(default: ${f2(mbr.cpuSeconds + mbr.sourceCpu + mbr.targetCpu)} s); machine busy ${f1(vr.machineCpu)} s; ratio variant / dsync ${f2(ds.seconds / vr.seconds)}, `
+            + `variant / default (throughput) ${f2(mbr.seconds / vr.seconds)}`);
+          say(`    verify variant: ${await verify(lab, sources, c.sources.map((a, i) => [a, vTargets[i]!]))}`);
+        }
         say(`  verify mailbridge: ${await verify(lab, sources, c.sources.map((a, i) => [a, mbTargets[i]!]))}`);
         say(`  verify dsync:      ${await verify(lab, sources, c.sources.map((a, i) => [a, dsTargets[i]!]))}`);
       }
       say(`${c.name} ratio per round: ${ratios.map(f2).join(', ')}; mean ${f2(ratios.reduce((a, b) => a + b, 0) / ratios.length)} (aim >= 1.0)`);
+      if (vratios.length) say(`${c.name} variant ratio per round: ${vratios.map(f2).join(', ')}; mean ${f2(vratios.reduce((a, b) => a + b, 0) / vratios.length)}`);
       if (c.name === '(a)' && deltaStore) {
         // ---- delta pass over the unchanged large mailbox (state and target of round 1)
         const d = await runChild({ labDir: dir, addresses: c.sources, targets: deltaStore.targets, store: deltaStore.store, concurrency: 1 }, profileDir);

@@ -7,10 +7,11 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export function runBenchChild<T>(scriptUrl: string, arg: string, profileDir?: string): Promise<T> {
+/** `env`: variables set (over this process's) for the child only, e.g. a variant's settings. */
+export function runBenchChild<T>(scriptUrl: string, arg: string, profileDir?: string, env?: Record<string, string>): Promise<T> {
   return new Promise((resolve, reject) => {
     const args = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', fileURLToPath(scriptUrl), '--child', arg];
-    const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], ...(env ? { env: { ...process.env, ...env } } : {}) });
     let out = '';
     c.stdout.on('data', (b: Buffer) => { out += b.toString(); });
     c.on('error', reject);

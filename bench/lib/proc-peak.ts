@@ -5,7 +5,7 @@
  * process are not seen, which only matters for processes shorter than that.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcRun { seconds: number; peakRssMb: number; cpuSeconds: number }
 
@@ -43,4 +43,32 @@ export function runSampled(cmd: string, args: string[], opts: { cwd?: string; ui
       else resolve({ seconds, peakRssMb: hwmKb / 1024, cpuSeconds: cpu });
     });
   });
+}
+
+/**
+ * CPU seconds (user + sys) a server has used so far: the process, its live
+ * children and the children it has reaped (cutime/cstime). Dovecot's services
+ * are all children of its master, so this is the whole server, imap processes
+ * that already exited included. Taken before and after a run, the difference
+ * is what the server spent on it.
+ */
+export function treeCpu(master: number): number {
+  const stat = (pid: number): { ppid: number; self: number; reaped: number } | undefined => {
+    try {
+      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      return { ppid: Number(f[1]), self: (Number(f[11]) + Number(f[12])) / TICKS, reaped: (Number(f[13]) + Number(f[14])) / TICKS };
+    } catch {
+      return undefined;
+    }
+  };
+  const m = stat(master);
+  if (!m) return 0;
+  let total = m.self + m.reaped;
+  for (const e of readdirSync('/proc')) {
+    if (e.charCodeAt(0) > 57) continue;
+    const s = stat(Number(e));
+    if (s && s.ppid === master) total += s.self + s.reaped;
+  }
+  return total;
 }
