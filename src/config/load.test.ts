@@ -70,7 +70,7 @@ test('defaults are applied', () => {
   const mig = cfg.migration!;
   assert.deepEqual([mig.concurrency, mig.deleteOnTarget, mig.skipDeleted], [4, false, true]);
   assert.deepEqual(cfg.web, { listen: { host: '127.0.0.1', port: 8080 }, users: [], metrics: { public: false } });
-  assert.deepEqual(cfg.directory, { interval: 900_000, deleteThreshold: 500 });
+  assert.deepEqual(cfg.directory, { interval: 900_000, deleteThreshold: 500, changeOverlap: 120_000 });
   assert.deepEqual(cfg.probes, { interval: 300_000 });
   assert.deepEqual(cfg.calendar, {
     cacheTtl: 300_000, timeout: 5000, windowBack: 86_400_000, windowForward: 60 * 86_400_000,
