@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { compareMarks, deltaMark, highestMark, markKind, sinceFilter, sinceValue } from './delta.js';
+import { compareMarks, deltaMark, effectiveOverlap, highestMark, markKind, sinceFilter, sinceValue } from './delta.js';
 import { attributeMap } from './mapping.js';
 
 const CSN = (t: string, n = '000000') => `${t}.123456Z#${n}#000#000000`;
@@ -55,4 +55,13 @@ test('sinceFilter: at or above less the overlap; without one, strictly above for
   assert.equal(sinceFilter(ts, '20261122101010Z', 0), '(modifyTimestamp>=20261122101010Z)', 'several changes share a second');
   // A value with filter metacharacters is escaped (RFC 4515), never spliced in raw.
   assert.equal(sinceFilter(usn, '1)(x=*', 0).includes('1)(x=*'), false);
+});
+
+test('effectiveOverlap: none for CSNs that all carry server ID 0 (one provider); the configured one otherwise', () => {
+  const csn = { attribute: 'entryCSN', kind: 'csn' as const };
+  const ts = { attribute: 'modifyTimestamp', kind: 'time' as const };
+  assert.equal(effectiveOverlap(csn, [CSN('20261122101010'), null, '20261122101011.000001Z#000000#000#000000'], 120_000), 0);
+  assert.equal(effectiveOverlap(csn, [CSN('20261122101010'), '20261122101011.000001Z#000000#001#000000'], 120_000), 120_000, 'a second provider');
+  assert.equal(effectiveOverlap(csn, ['20261122101011.000001Z#000000#002#000000'], 120_000), 120_000, 'a provider with a serverID');
+  assert.equal(effectiveOverlap(ts, ['20261122101010Z'], 120_000), 120_000, 'timestamps: the servers\' clocks');
 });

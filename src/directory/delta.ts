@@ -105,6 +105,30 @@ function parseStamp(text: string): number {
   return Date.UTC(y!, mo! - 1, d!, h!, mi!, s!);
 }
 
+/** The server ID inside an entryCSN (`...#counter#sid#mod`); null for anything else. */
+function csnServerId(csn: string): string | null {
+  const parts = csn.split('#');
+  return parts.length === 4 ? parts[2]! : null;
+}
+
+/**
+ * The overlap a read by change needs. CSNs that all carry server ID 0 come
+ * from a server without `serverID`, which OpenLDAP requires of every
+ * provider in multi-provider replication: one provider, whose changes reach
+ * any replica in CSN order, so nothing can turn up later below the newest
+ * mark seen and no overlap is needed. Any other CSN, and timestamps (whose
+ * clocks are the servers'), keep the configured one; USNs have none anyway.
+ */
+export function effectiveOverlap(mark: DeltaMark, marks: Iterable<string | null>, configured: number): number {
+  if (mark.kind !== 'csn') return configured;
+  for (const m of marks) {
+    if (m === null) continue;
+    const sid = csnServerId(m);
+    if (sid === null || !/^0+$/.test(sid)) return configured;
+  }
+  return 0;
+}
+
 /** The lowest mark a read by change asks for: the high mark, less OVERLAP_MS for time-based marks. */
 export function sinceValue(mark: DeltaMark, high: string, overlapMs = OVERLAP_MS): string {
   if (mark.kind === 'usn' || overlapMs <= 0) return high;

@@ -12,7 +12,7 @@ import { normalizeDn } from '../protocol/ldap/index.js';
 import type { ContactTarget } from './contacts.js';
 import { parseUsersCsv } from './csv.js';
 import { DirectoryErrors } from './errors.js';
-import { OVERLAP_MS, deltaMark, highestMark, isMark, markKind, sinceFilter, type DeltaMark } from './delta.js';
+import { OVERLAP_MS, deltaMark, effectiveOverlap, highestMark, isMark, markKind, sinceFilter, type DeltaMark } from './delta.js';
 import {
   fullReadReason, markAttributes, readContactsIncremental, readPeopleIncremental, sameSkipped, skippedState, sourceFingerprint,
   tooManyChanged, type IncrementalContacts,
@@ -137,7 +137,8 @@ async function readLdapDelta(
   exclude: readonly string[], state: CompactState, prev: SourceState, mark: DeltaMark, high: string,
 ): Promise<{ people: ScopedPeople & { fetchedCount: number }; listing: IncrementalContacts | null; high: string | null; since: string }> {
   const system = s.name;
-  const since = sinceFilter(mark, high, deps.settings.directory.changeOverlap ?? OVERLAP_MS);
+  const overlap = effectiveOverlap(mark, [high, ...marksOf(state, system)], deps.settings.directory.changeOverlap ?? OVERLAP_MS);
+  const since = sinceFilter(mark, high, overlap);
   const contactsDn = s.ldap.contactsDn;
   const cdir = await LdapDirectory.connect(system, s.ldap, { insecure: s.tlsInsecure === true, ...deps.ldap });
   let listed: ListedEntry[];
