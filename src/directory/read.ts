@@ -19,7 +19,7 @@ import {
 } from './incremental.js';
 import { LdapDirectory, normalizeEntryDn, type ListedEntry, type SkippedEntry } from './ldap.js';
 import { parseLdif } from './ldif.js';
-import { attributeMap, mapEntry } from './mapping.js';
+import { attributeMap, mapEntry, type AttributeMap } from './mapping.js';
 import { entryKey, type StoredContactLite } from './plan.js';
 import { NeedsFullUnify, lookUpContacts, type CompactEntry, type CompactState, type ScopedPeople } from './scoped.js';
 import type { LoadedState, SourceState } from './state.js';
@@ -114,14 +114,35 @@ async function readPeopleScoped(
   return { fetched: got.people, skipped, total: unchanged + got.people.length, removed, fetchedCount: fetch.length, marks: listed.map((l) => l.mark) };
 }
 
-function* marksOf(state: { entries: ReadonlyMap<string, CompactEntry> }, system: string): Generator<string | null> {
-  for (const e of state.entries.values()) if (e.system === system) yield e.changeMark;
+/** What a run needs of one system's stored change marks: the mark to read by, the newest, one provider or not. */
+interface MarkSummary { mark: DeltaMark | null; newest: string | null; singleProvider: boolean }
+
+/**
+ * Per stored-entries map (one per run) and system, summarized once: whether
+ * contact rows are loaded whole, whether to read by change, from which mark
+ * and with what overlap all look at every stored mark of the system.
+ */
+const summaries = new WeakMap<ReadonlyMap<string, CompactEntry>, Map<string, MarkSummary>>();
+
+function markSummary(entries: ReadonlyMap<string, CompactEntry>, system: string, map: AttributeMap): MarkSummary {
+  let bySystem = summaries.get(entries);
+  if (!bySystem) { bySystem = new Map(); summaries.set(entries, bySystem); }
+  const known = bySystem.get(system);
+  if (known) return known;
+  const marks: (string | null)[] = [];
+  for (const e of entries.values()) if (e.system === system) marks.push(e.changeMark);
+  const mark = deltaMark(map, marks);
+  const summary: MarkSummary = mark === null
+    ? { mark, newest: null, singleProvider: false }
+    : { mark, newest: highestMark(mark.kind, null, marks), singleProvider: effectiveOverlap(mark, marks, 1) === 0 };
+  bySystem.set(system, summary);
+  return summary;
 }
 
 /** Whether every system with a contacts container will read it by change (readLdapSource's test), so nothing lists it. */
 export function everyContactsReadByChange(deps: SyncDeps, entries: ReadonlyMap<string, CompactEntry>): boolean {
   return Object.values(deps.settings.systems).every((s) => !s.ldap?.contactsDn
-    || deltaMark(attributeMap(s.ldap.flavor, s.ldap.attributes ?? {}), marksOf({ entries }, s.name)) !== null);
+    || markSummary(entries, s.name, attributeMap(s.ldap.flavor, s.ldap.attributes ?? {})).mark !== null);
 }
 
 /**
@@ -134,10 +155,11 @@ export function everyContactsReadByChange(deps: SyncDeps, entries: ReadonlyMap<s
  */
 async function readLdapDelta(
   deps: SyncDeps, s: SystemConfig & { ldap: NonNullable<SystemConfig['ldap']> }, dir: LdapDirectory, map: ReturnType<typeof attributeMap>,
-  exclude: readonly string[], state: CompactState, prev: SourceState, mark: DeltaMark, high: string,
+  exclude: readonly string[], state: CompactState, prev: SourceState, mark: DeltaMark, high: string, singleProvider: boolean,
 ): Promise<{ people: ScopedPeople & { fetchedCount: number }; listing: IncrementalContacts | null; high: string | null; since: string }> {
   const system = s.name;
-  const overlap = effectiveOverlap(mark, [high, ...marksOf(state, system)], deps.settings.directory.changeOverlap ?? OVERLAP_MS);
+  const configured = deps.settings.directory.changeOverlap ?? OVERLAP_MS;
+  const overlap = singleProvider ? effectiveOverlap(mark, [high], configured) : configured;
   const since = sinceFilter(mark, high, overlap);
   const contactsDn = s.ldap.contactsDn;
   const cdir = await LdapDirectory.connect(system, s.ldap, { insecure: s.tlsInsecure === true, ...deps.ldap });
@@ -235,12 +257,12 @@ async function readLdapSource(
   const contactsDn = s.ldap.contactsDn;
   const kind = markKind(map);
   if (rs.kind === 'scoped') {
-    const mark = deltaMark(map, marksOf(rs.state, s.name));
+    const { mark, newest, singleProvider } = markSummary(rs.state.entries, s.name, map);
     // The stored position, or (a store from before reads by change, or another mark kind) the newest stored mark.
     const kept = mark !== null && prev!.high !== null && isMark(mark, prev!.high) ? prev!.high : null;
-    const high = mark === null ? null : kept ?? highestMark(mark.kind, null, marksOf(rs.state, s.name));
+    const high = mark === null ? null : kept ?? newest;
     if (mark !== null && high !== null) {
-      const d = await readLdapDelta(deps, s, dir, map, exclude, rs.state, prev!, mark, high);
+      const d = await readLdapDelta(deps, s, dir, map, exclude, rs.state, prev!, mark, high, singleProvider);
       const skipped = skippedState(d.people.skipped);
       const changedSkipped = !sameSkipped(prev!.skipped, skipped);
       return {
