@@ -28,6 +28,7 @@ import { MbError } from '../core/index.js';
 import { GuardedDialect } from './driver.js';
 import { StoreErrors, wrapDbError } from './errors.js';
 import { cachingDatabase } from './statement-cache.js';
+import { registerSqlite } from './sqlite-direct.js';
 import { redactUrl, urlSecrets } from './redact.js';
 import type { Database } from './schema.js';
 
@@ -71,6 +72,7 @@ export function openSqlite(file: string, readonly: boolean): Opened {
   const db = new Kysely<Database>({
     dialect: new GuardedDialect(new SqliteDialect({ database: cachingDatabase(raw) }), { dialect: 'sqlite' }),
   });
+  registerSqlite(db, raw);
   return { db, dialect: 'sqlite', location: path, secrets: [], file: path };
 }
 

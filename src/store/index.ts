@@ -21,6 +21,7 @@ import { CutoverRepo } from './repos/cutover.js';
 import { ConsoleRepo } from './repos/console.js';
 
 export { bulkInsert, isPostgres, upsertOn, type BulkColumn } from './bulk.js';
+export { directSqlite, type DirectSqlite } from './sqlite-direct.js';
 export { StoreErrors, type StoreErrorCode } from './errors.js';
 export { redactUrl } from './redact.js';
 export { LATEST_MIGRATION } from './migrations/index.js';
