@@ -25,6 +25,9 @@
  * --variant ENV=V,... adds a second mailbridge run per round with that environment (e.g.
  * MAILBRIDGE_APPEND_CONNECTIONS=1), on the other side of the dsync run (A D B, then B D A), for an A/B in one run.
  * Each run also prints the CPU of both Dovecots (all their processes), which the machine's load hardly changes.
+ * Diagnostics: MB_BENCH_TIMELINE=1 prints the machine's idle and iowait cores per 250 ms of each mailbridge run and
+ * each user's seconds; MB_BENCH_NODE_FLAGS="--trace-deopt ..." passes flags to the child's node, and
+ * MB_BENCH_CHILD_OUT=FILE keeps its whole stdout. bench/lib/bound-probe.ts measures the bound of case (b).
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -102,8 +105,16 @@ async function child(a: ChildArgs): Promise<void> {
     const cloud = lab.dovecot.cloud;
     // A per-user target login (as in the users CSV), so every run starts on an empty target user.
     const users = a.addresses.map((address, i) => ({ address, target: { user: `${a.targets[i]!}*${cloud.masterUser}`, password: new Secret(cloud.masterPassword) } }));
+    const timeline: string[] = [];
+    const stat = () => readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    let last = stat();
+    const tick = process.env.MB_BENCH_TIMELINE === '1' ? setInterval(() => { const b = stat(); timeline.push(`${((b[3]! - last[3]!) / 25).toFixed(1)}/${((b[4]! - last[4]!) / 25).toFixed(1)}`); last = b; }, 250) : undefined;
     const reports: UserPassReport[] = await migrateUsers(deps, users, { concurrency: a.concurrency });
     const seconds = (performance.now() - t0) / 1000;
+    if (tick) {
+      clearInterval(tick);
+      process.stderr.write(`  idle/iowait cores per 250 ms: ${timeline.join(' ')}\n  user seconds: ${reports.map((r) => (r.ms / 1000).toFixed(2)).join(' ')}\n`);
+    }
     const cpu = process.cpuUsage(cpu0);
     const out: ChildResult = {
       seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6, sysSeconds: cpu.system / 1e6,

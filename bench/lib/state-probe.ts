@@ -24,8 +24,8 @@ async function one(mode: Mode, dir: string, i: number): Promise<number> {
     let uid = 0;
     for (const f of folders) {
       let pendingDone: MessageWrite[] = [];
-      for (let b = 0; b < 1500 / folders.length / 200 + 1; b++) {
-        const n = Math.min(200, Math.round(1500 / folders.length) - b * 200);
+      for (let b = 0; b < 1500 / folders.length / 500 + 1; b++) {
+        const n = Math.min(500, Math.round(1500 / folders.length) - b * 500);
         if (n <= 0) break;
         const intents: MessageWrite[] = Array.from({ length: n }, () => {
           uid++;

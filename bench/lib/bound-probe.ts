@@ -1,0 +1,111 @@
+/**
+ * A probe, not a benchmark: the bound case (b) of bench/migrate sets for any
+ * IMAP-to-IMAP copier on this machine. It times, in the same run and on the same
+ * lab, the 8 x 1,500-message corpus of bench/migrate
+ *
+ *   - "APPEND only": a client with nothing else to do. Every message is already
+ *     in memory; per user one pipelined connection sends MULTIAPPENDs of 500
+ *     (what the engine sends). No source reads, no state, no hashing: only the
+ *     target Dovecot's work for the same messages;
+ *   - `doveadm backup` of the same 8 mailboxes from the legacy Dovecot, 8 at once
+ *     (the issue's command, as bench/migrate runs it).
+ *
+ * If "APPEND only" alone is not clearly faster than dsync, no client that must
+ * also read the source can reach dsync's throughput here: the target server's
+ * APPEND work is the same storage work doveadm does inside its own process.
+ *
+ *   npx tsx bench/lib/bound-probe.ts [--each 1500] [--mailboxes 8] [--rounds 3]
+ */
+import { loadavg } from 'node:os';
+import { benchLab } from './bench-lab.js';
+import { corpus, loadMailbox, mutf7, type CorpusMessage } from './mail-corpus.js';
+import { runSampled, treeCpu } from './proc-peak.js';
+import { PipelinedAppender } from '../../src/migration/appender.js';
+import { LAB_HOST, labUser, newMailUsers, type DovecotInfo, type LabInfo } from '../../test/harness/index.js';
+import { masterSession } from '../../test/harness/mail.js';
+
+const arg = (n: string): string | undefined => { const i = process.argv.indexOf(n); return i >= 0 ? process.argv[i + 1] : undefined; };
+
+function dsync(lab: LabInfo, source: string, target: string): Promise<unknown> {
+  const l = lab.dovecot.legacy;
+  const u = labUser();
+  return runSampled('doveadm', ['-c', lab.dovecot.cloud.config, '-o', `imapc_host=${LAB_HOST}`, '-o', `imapc_port=${l.imapPort}`, '-o', `imapc_user=${source}`,
+    '-o', `imapc_master_user=${l.masterUser}`, '-o', `imapc_password=${l.masterPassword}`, '-o', 'imapc_features=rfc822.size fetch-headers',
+    '-o', 'mail_prefetch_count=20', 'backup', '-R', '-u', target, 'imapc:'], { cwd: lab.dovecot.cloud.dir, ...(u.root ? { uid: u.uid, gid: u.gid } : {}) });
+}
+
+/** The target folders, made before the clock starts (the engine makes them too, in its timed run: this favours the bound). */
+async function prepare(info: DovecotInfo, address: string, msgs: readonly CorpusMessage[]): Promise<void> {
+  const s = await masterSession(info, address);
+  try {
+    const have = new Set((await s.list()).map((x) => x.path));
+    for (const f of new Set(msgs.map((m) => m.folder.replace(/\./g, '/')))) if (!have.has(f)) await s.mailboxCreate(f);
+  } finally {
+    await s.logout().catch(() => s.close());
+  }
+}
+
+async function appendOnly(info: DovecotInfo, address: string, msgs: readonly CorpusMessage[]): Promise<void> {
+  const p = await PipelinedAppender.open({ host: LAB_HOST, port: info.imapPort, tls: 'none' }, { user: `${address}*${info.masterUser}`, pass: info.masterPassword });
+  try {
+    const byFolder = new Map<string, CorpusMessage[]>();
+    for (const m of msgs) byFolder.set(m.folder, [...(byFolder.get(m.folder) ?? []), m]);
+    for (const [folder, list] of byFolder) {
+      const wire = mutf7(folder.replace(/\./g, '/'));
+      for (let i = 0; i < list.length; i += 500) {
+        const rs = await p.appendMany(wire, list.slice(i, i + 500).map((x) => ({ body: x.body, flags: x.flags, date: x.date })));
+        const bad = rs.find((r) => !r.ok);
+        if (bad && !bad.ok) throw new Error(bad.reason);
+      }
+    }
+  } finally {
+    p.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const each = Number(arg('--each') ?? 1500);
+  const n = Number(arg('--mailboxes') ?? 8);
+  const rounds = Number(arg('--rounds') ?? 3);
+  const bl = benchLab('mb-bound-');
+  try {
+    const lab = await bl.start();
+    const cloudPid = lab.servers.find((s) => s.name === 'dovecot-cloud')!.pid;
+    const sources = await newMailUsers(lab, 'legacy', n, { local: 'boundsrc' });
+    const bodies = sources.map((_, i) => [...corpus(each, 100 + i)]);
+    for (let i = 0; i < n; i++) {
+      const s = await masterSession(lab.dovecot.legacy, sources[i]!.address);
+      try { await loadMailbox(lab.dovecot.legacy, s, sources[i]!.address, each, 100 + i); } finally { await s.logout().catch(() => s.close()); }
+    }
+    const msgs = bodies.reduce((k, b) => k + b.length, 0);
+    console.log(`bound-probe: ${n} x ${each} messages (${(bodies.flat().reduce((k, m) => k + m.body.length, 0) / 1048576).toFixed(1)} MB), load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    const ratios: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const aTargets = await newMailUsers(lab, 'cloud', n, { local: 'bounda' });
+      const dTargets = await newMailUsers(lab, 'cloud', n, { local: 'boundd' });
+      await Promise.all(aTargets.map((t, i) => prepare(lab.dovecot.cloud, t.address, bodies[i]!)));
+      const timeA = async () => {
+        const c0 = treeCpu(cloudPid);
+        const t0 = performance.now();
+        await Promise.all(aTargets.map((t, i) => appendOnly(lab.dovecot.cloud, t.address, bodies[i]!)));
+        return { s: (performance.now() - t0) / 1000, cpu: treeCpu(cloudPid) - c0 };
+      };
+      const timeD = async () => {
+        const t0 = performance.now();
+        await Promise.all(sources.map((s, i) => dsync(lab, s.address, dTargets[i]!.address)));
+        return (performance.now() - t0) / 1000;
+      };
+      const a = r % 2 === 0 ? await timeA() : undefined;
+      const d = await timeD();
+      const a2 = a ?? await timeA();
+      ratios.push(d / a2.s);
+      console.log(`round ${r + 1}: APPEND only ${a2.s.toFixed(2)} s (${(msgs / a2.s).toFixed(0)} msg/s; target Dovecot CPU ${a2.cpu.toFixed(2)} s), `
+        + `dsync ${d.toFixed(2)} s (${(msgs / d).toFixed(0)} msg/s): APPEND only / dsync throughput ${(d / a2.s).toFixed(2)} (load ${loadavg()[0]!.toFixed(2)})`);
+    }
+    console.log(`APPEND only / dsync per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; mean ${(ratios.reduce((x, y) => x + y, 0) / ratios.length).toFixed(2)}`);
+  } finally {
+    await bl.cleanup();
+  }
+}
+
+await main();
