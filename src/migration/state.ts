@@ -6,7 +6,7 @@
  */
 import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import type { Database, MigrationFoldersTable, MigrationMessagesTable, MigrationUsersTable } from '../store/index.js';
-import { bulkInsert, directSqlite, isPostgres, upsertOn, type BulkColumn } from '../store/index.js';
+import { bulkInsert, directSqlite, isPostgres, upsertOn, type BulkColumn, type DirectSqlite } from '../store/index.js';
 
 export type FolderRow = Selectable<MigrationFoldersTable>;
 export type MessageRow = Selectable<MigrationMessagesTable>;
@@ -63,12 +63,30 @@ function normMessage(r: MessageRow): MessageRow {
   return { ...r, source_uid: num(r.source_uid), target_uid: r.target_uid === null ? null : num(r.target_uid), size: num(r.size) };
 }
 
+const FOLDER_UPSERT = 'INSERT INTO migration_folders (address, source_folder, target_folder, uid_validity, target_uid_validity, highest_uid, '
+  + 'highest_modseq, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (address, source_folder) DO UPDATE SET target_folder = excluded.target_folder, '
+  + 'uid_validity = excluded.uid_validity, target_uid_validity = excluded.target_uid_validity, highest_uid = excluded.highest_uid, '
+  + 'highest_modseq = excluded.highest_modseq, updated_at = excluded.updated_at';
+const BY_FOLDER = 'FROM migration_messages WHERE address = ? AND source_folder = ?';
+
+/**
+ * The engine's per-folder and per-batch statements run on the SQLite handle when there is one and no Kysely
+ * transaction is open (store/sqlite-direct.ts; the same SQL the Kysely path below builds), else through Kysely
+ * (PostgreSQL). They run a few times per folder and window, for every folder of every user: through the query
+ * builder they and the JIT work they drew were a visible part of the engine's CPU with 8 mailboxes in parallel.
+ */
 export class MigrationState {
   constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
 
+  private sqlite(): DirectSqlite | undefined {
+    const d = directSqlite(this.db);
+    return d?.available ? d : undefined;
+  }
+
   async folder(address: string, source: string): Promise<FolderRow | undefined> {
-    const r = await this.db.selectFrom('migration_folders').selectAll()
-      .where('address', '=', address).where('source_folder', '=', source).executeTakeFirst();
+    const d = this.sqlite();
+    const r = d ? d.all<FolderRow>('SELECT * FROM migration_folders WHERE address = ? AND source_folder = ?', [address, source])[0]
+      : await this.db.selectFrom('migration_folders').selectAll().where('address', '=', address).where('source_folder', '=', source).executeTakeFirst();
     return r && { ...r, uid_validity: num(r.uid_validity), highest_uid: num(r.highest_uid),
       target_uid_validity: r.target_uid_validity === null ? null : num(r.target_uid_validity) };
   }
@@ -81,6 +99,12 @@ export class MigrationState {
 
   async saveFolder(row: Omit<FolderRow, 'updated_at'>): Promise<void> {
     const values = { ...row, updated_at: this.now() };
+    const d = this.sqlite();
+    if (d) {
+      d.run(FOLDER_UPSERT, [values.address, values.source_folder, values.target_folder, values.uid_validity, values.target_uid_validity,
+        values.highest_uid, values.highest_modseq, values.updated_at]);
+      return;
+    }
     await this.db.insertInto('migration_folders').values(values)
       .onConflict((oc) => oc.columns(['address', 'source_folder']).doUpdateSet({
         target_folder: values.target_folder, uid_validity: values.uid_validity, target_uid_validity: values.target_uid_validity,
@@ -147,12 +171,19 @@ export class MigrationState {
   }
 
   async messages(address: string, source: string, state?: MessageState): Promise<MessageRow[]> {
+    const d = this.sqlite();
+    if (d) {
+      return d.all<MessageRow>(`SELECT * ${BY_FOLDER}${state ? ' AND state = ?' : ''} ORDER BY source_uid`, state ? [address, source, state] : [address, source])
+        .map(normMessage);
+    }
     let q = this.db.selectFrom('migration_messages').selectAll().where('address', '=', address).where('source_folder', '=', source);
     if (state) q = q.where('state', '=', state);
     return (await q.orderBy('source_uid').execute()).map(normMessage);
   }
 
   async countMessages(address: string, source: string): Promise<number> {
+    const d = this.sqlite();
+    if (d) return num(d.all<{ n: number }>(`SELECT count(*) AS n ${BY_FOLDER}`, [address, source])[0]?.n);
     const r = await this.db.selectFrom('migration_messages').select((eb) => eb.fn.countAll().as('n'))
       .where('address', '=', address).where('source_folder', '=', source).executeTakeFirst();
     return num(r?.n);
@@ -162,6 +193,12 @@ export class MigrationState {
   async messagesByUids(address: string, source: string, uids: readonly number[]): Promise<MessageRow[]> {
     const out: MessageRow[] = [];
     for (let i = 0; i < uids.length; i += 500) {
+      const d = this.sqlite();
+      if (d) {
+        const part = uids.slice(i, i + 500);
+        for (const r of d.all<MessageRow>(`SELECT * ${BY_FOLDER} AND source_uid IN (${part.map(() => '?').join(', ')})`, [address, source, ...part])) out.push(normMessage(r));
+        continue;
+      }
       const rows = await this.db.selectFrom('migration_messages').selectAll().where('address', '=', address).where('source_folder', '=', source)
         .where('source_uid', 'in', uids.slice(i, i + 500)).execute();
       for (const r of rows) out.push(normMessage(r));

@@ -31,20 +31,48 @@ export class DirectSqlite {
     return this.raw.open && !this.raw.inTransaction && !this.raw.readonly;
   }
 
+  private statement(sql: string): BetterSqlite3.Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.raw.prepare(sql);
+      // Callers use a few fixed texts; the bound only guards against one that is not.
+      if (this.statements.size >= 64) this.statements.clear();
+      this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  private wrap(err: unknown, sql: string): never {
+    throw wrapDbError(err, StoreErrors.STORE_QUERY_FAILED, 'store query failed', { dialect: 'sqlite', details: { sql: sql.slice(0, 200) } });
+  }
+
   /** Runs `sql` once per parameter list, all in one BEGIN IMMEDIATE transaction. */
   runMany(sql: string, params: readonly unknown[][]): void {
     try {
-      let stmt = this.statements.get(sql);
-      if (!stmt) {
-        stmt = this.raw.prepare(sql);
-        this.statements.set(sql, stmt);
-      }
-      const s = stmt;
+      const s = this.statement(sql);
       this.raw.transaction(() => {
         for (const p of params) s.run(p);
       }).immediate();
     } catch (err) {
-      throw wrapDbError(err, StoreErrors.STORE_QUERY_FAILED, 'store query failed', { dialect: 'sqlite', details: { sql: sql.slice(0, 200) } });
+      this.wrap(err, sql);
+    }
+  }
+
+  /** One statement (autocommit). */
+  run(sql: string, params: readonly unknown[]): void {
+    try {
+      this.statement(sql).run(params);
+    } catch (err) {
+      this.wrap(err, sql);
+    }
+  }
+
+  /** The rows of a SELECT. */
+  all<R>(sql: string, params: readonly unknown[]): R[] {
+    try {
+      return this.statement(sql).all(params) as R[];
+    } catch (err) {
+      this.wrap(err, sql);
     }
   }
 }
