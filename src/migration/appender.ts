@@ -91,6 +91,7 @@ export class PipelinedAppender {
         if (caps) this.caps = new Set(caps[1]!.toUpperCase().split(' '));
         if (this.greeting) { const g = this.greeting; this.greeting = undefined; g.resolve(line); }
         if (/^\* BYE/i.test(line)) this.fail(new Error(line));
+        else this.untagged?.push(line);
         continue;
       }
       const sp = line.indexOf(' ');
@@ -196,6 +197,36 @@ export class PipelinedAppender {
     const uids = m ? expandUidSet(m[1]!) : [];
     return items.map((_, i) => ({ ok: true, uid: uids.length === items.length ? uids[i]! : null }));
   }
+
+  /**
+   * STATUS (MESSAGES UIDVALIDITY) of a wire mailbox name, on this connection: a target folder's count and
+   * UIDVALIDITY without a SELECT on the control session (which is opened only when a folder needs it).
+   * Undefined when the server says NO (e.g. the folder does not exist).
+   */
+  async status(wireMailbox: string): Promise<{ exists: number; uidValidity: number } | undefined> {
+    const untagged: string[] = [];
+    this.untagged = untagged;
+    let answer: string;
+    try {
+      answer = await this.command([`STATUS ${quoted(wireMailbox)} (MESSAGES UIDVALIDITY)\r\n`]);
+    } catch (err) {
+      throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `STATUS ${wireMailbox}: connection lost`, { retry: 'transient', cause: err });
+    } finally {
+      this.untagged = undefined;
+    }
+    if (!answer.startsWith('OK')) return undefined;
+    for (const l of untagged) {
+      // The attribute list is the last parenthesized part: the mailbox name before it may hold anything.
+      const items = /^\* STATUS .*\(([^()]*)\)\s*$/i.exec(l)?.[1];
+      const messages = items && /\bMESSAGES (\d+)/i.exec(items);
+      const validity = items && /\bUIDVALIDITY (\d+)/i.exec(items);
+      if (messages && validity) return { exists: Number(messages[1]), uidValidity: Number(validity[1]) };
+    }
+    return undefined;
+  }
+
+  /** Untagged lines other than CAPABILITY/BYE, collected while a STATUS is out. */
+  private untagged: string[] | undefined;
 
   /** Resolves once every APPEND sent so far is answered, and the socket has room again. */
   drained(): Promise<void> {

@@ -22,7 +22,7 @@ import { expectedMessages } from './expected.js';
 import type { Appender } from './copier.js';
 import { MigrationState } from './state.js';
 import { DEFAULT_LEASE_MS, UserLease, newLeaseOwner, type LeaseHolder } from './lease.js';
-import { syncFolder } from './sync-folder.js';
+import { syncFolder, type FolderDeps } from './sync-folder.js';
 import { newVerifyCache, verifyTarget, type UserVerify, type VerifyCache } from './verify.js';
 import { ESTIMATE_METHOD, countNew, estimateSeconds, inventoryFolder, measureSample, type PlanFolder, type SampleResult } from './plan.js';
 import { addCounts, emptyCounts, type MigrationUser, type ProgressEvent, type UserPassReport } from './types.js';
@@ -120,14 +120,14 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
   }
   await ensureTargetFolders(control, info, plan);
   if (deps.onProgress) deps.onProgress({ type: 'estimate', address: user.address, messages: await expectedMessages(source, state, user.address, plan.mappings.map((m) => m.source)) });
-  const { appenders, close } = await openAppenders(deps, user, control);
+  const { appenders, close, status: targetStatus } = await openAppenders(deps, user, control);
   closers.push(close);
   const reader = await openReader(deps, user);
   closers.push(() => reader.close());
   const maxSize = appendLimit(deps, control);
   for (const m of plan.mappings) {
     deps.onProgress?.({ type: 'folder', address: user.address, folder: m.display.source, target: m.display.target, total: 0 });
-    const r = await syncFolder({ address: user.address, reader, control, appenders, state, log, skipDeleted: deps.migration.skipDeleted,
+    const r = await syncFolder({ address: user.address, reader, control, appenders, ...(targetStatus ? { targetStatus } : {}), state, log, skipDeleted: deps.migration.skipDeleted,
       deleteOnTarget: deps.migration.deleteOnTarget, ...(maxSize !== undefined ? { maxSize } : {}),
       ...(deps.batchMessages ? { batchMessages: deps.batchMessages } : {}), ...(deps.windowMessages ? { windowMessages: deps.windowMessages } : {}),
       onBatch: (folder, messages, bytes) => deps.onProgress?.({ type: 'messages', address: user.address, folder, messages, bytes }) }, m);
@@ -154,7 +154,7 @@ function openReader(deps: EngineDeps, user: MigrationUser): Promise<RawImap> {
  * The APPEND side: pipelined connections when the target offers LITERAL+ (see
  * appender.ts), else imapflow sessions (one command in flight each).
  */
-async function openAppenders(deps: EngineDeps, user: MigrationUser, control: ImapFlow): Promise<{ appenders: Appender[]; close: () => void }> {
+async function openAppenders(deps: EngineDeps, user: MigrationUser, control: ImapFlow): Promise<{ appenders: Appender[]; close: () => void; status?: FolderDeps['targetStatus'] }> {
   const n = Math.max(1, deps.appendConnections ?? 2);
   if (control.capabilities.has('LITERAL+')) {
     const ep = endpoints(deps).target;
@@ -166,7 +166,8 @@ async function openAppenders(deps: EngineDeps, user: MigrationUser, control: Ima
       for (const p of pipes) p.close();
       throw err;
     }
-    return { appenders: pipes.map((p) => ({ append: (f, b, fl, d) => p.append(f.wire, b, fl, d), appendMany: (f, items) => p.appendMany(f.wire, items) })), close: () => { for (const p of pipes) p.close(); } };
+    return { appenders: pipes.map((p) => ({ append: (f, b, fl, d) => p.append(f.wire, b, fl, d), appendMany: (f, items) => p.appendMany(f.wire, items) })),
+      close: () => { for (const p of pipes) p.close(); }, status: (wire) => pipes[0]!.status(wire) };
   }
   const conns = [control];
   for (let i = 1; i < n; i++) conns.push(await openSide(deps, user, 'target'));

@@ -30,8 +30,13 @@ export interface FolderDeps {
   address: string;
   /** The source reader (raw-imap.ts): EXAMINE, UID SEARCH, metadata and body FETCHes. */
   reader: RawImap;
-  /** Target session that SELECTs the target folder (flag updates, index, deletes). */
+  /** Target session that SELECTs the target folder when a pass needs it (flag updates, index, deletes). */
   control: ImapFlow;
+  /**
+   * A target folder's STATUS (MESSAGES UIDVALIDITY) without SELECT, e.g. on the APPEND connection (appender.ts);
+   * undefined (or an undefined answer) falls back to SELECTing it on the control session.
+   */
+  targetStatus?: (wire: string) => Promise<{ exists: number; uidValidity: number } | undefined>;
   appenders: readonly Appender[];
   state: MigrationState;
   log: Logger;
@@ -51,8 +56,7 @@ const isDeleted = (flags: readonly string[]): boolean => flags.some((f) => f.toL
  * gives to a source message left out, read in UID windows (the claimed UIDs too) into a packed index
  * (content.ts ContentIndex): no object per target message.
  */
-async function targetIndex(d: FolderDeps, m: FolderMapping, window: number): Promise<ContentIndex> {
-  const control = d.control;
+async function targetIndex(d: FolderDeps, m: FolderMapping, window: number, control: ImapFlow): Promise<ContentIndex> {
   const index = new ContentIndex();
   if (control.mailbox && control.mailbox.exists === 0) return index;
   const uids = await listUids(control);
@@ -95,10 +99,10 @@ function contentMatcher(control: ImapFlow, index: ContentIndex): NonNullable<Cop
 }
 
 /** Crash recovery: each intent's message is either on the target (found by content) or gets appended again. */
-async function resolveIntents(d: FolderDeps, m: FolderMapping, intents: MessageRow[], report: FolderReport): Promise<void> {
+async function resolveIntents(d: FolderDeps, m: FolderMapping, intents: MessageRow[], report: FolderReport, ctl: Selected): Promise<void> {
   // Every unclaimed target message, not only those above the highest claimed UID: with several appenders and
   // pipelined batches, an intent's APPEND can get a lower UID than a later batch's recorded result.
-  const index = await targetIndex(d, m, d.windowMessages ?? PAGE);
+  const index = await targetIndex(d, m, d.windowMessages ?? PAGE, await ctl());
   let found = 0;
   for (const row of intents) {
     const uid = row.content_key ? index.take(row.content_key) : undefined;
@@ -117,7 +121,7 @@ async function resolveIntents(d: FolderDeps, m: FolderMapping, intents: MessageR
 }
 
 /** Flag changes of known messages, one window at a time; returns the \Deleted-skipped messages that are no longer \Deleted. */
-async function syncFlags(d: FolderDeps, m: FolderMapping, changed: { uid: number; flags: string[] }[], report: FolderReport): Promise<number[]> {
+async function syncFlags(d: FolderDeps, m: FolderMapping, changed: { uid: number; flags: string[] }[], report: FolderReport, ctl: Selected): Promise<number[]> {
   const undeleted: number[] = [];
   const rows = new Map((await d.state.messagesByUids(d.address, m.source, changed.map((c) => c.uid))).map((r) => [r.source_uid, r]));
   for (const c of changed) {
@@ -130,7 +134,7 @@ async function syncFlags(d: FolderDeps, m: FolderMapping, changed: { uid: number
     if (row.state !== 'done' || row.target_uid === null) continue;
     const want = copyableFlags(c.flags);
     if (sameFlags(want, JSON.parse(row.flags) as string[])) continue;
-    await d.control.messageFlagsSet(String(row.target_uid), want.filter(isAtomFlag), { uid: true });
+    await (await ctl()).messageFlagsSet(String(row.target_uid), want.filter(isAtomFlag), { uid: true });
     await d.state.setFlags(d.address, m.source, c.uid, want);
     report.flagsUpdated++;
   }
@@ -138,7 +142,7 @@ async function syncFlags(d: FolderDeps, m: FolderMapping, changed: { uid: number
 }
 
 /** With deleteOnTarget: what the state knows but the source no longer has is deleted on the target (state read in pages). */
-async function deleteExpunged(d: FolderDeps, m: FolderMapping, sourceUids: readonly number[], report: FolderReport): Promise<void> {
+async function deleteExpunged(d: FolderDeps, m: FolderMapping, sourceUids: readonly number[], report: FolderReport, ctl: Selected): Promise<void> {
   // The source's UIDs as one sorted typed array (4 bytes each), looked up by binary search.
   const sorted = Uint32Array.from(sourceUids).sort();
   const present = { has: (u: number): boolean => indexOf(sorted, u) >= 0 };
@@ -150,7 +154,7 @@ async function deleteExpunged(d: FolderDeps, m: FolderMapping, sourceUids: reado
     after = page[page.length - 1]!.source_uid;
     const gone = page.filter((r) => !present.has(r.source_uid));
     const targetUids = gone.filter((r) => r.state === 'done' && r.target_uid !== null).map((r) => r.target_uid!);
-    if (targetUids.length > 0) await d.control.messageDelete(uidSet(targetUids), { uid: true });
+    if (targetUids.length > 0) await (await ctl()).messageDelete(uidSet(targetUids), { uid: true });
     await d.state.removeMessages(d.address, m.source, gone.map((r) => r.source_uid));
     report.deletedOnTarget += targetUids.length;
     deleted += targetUids.length;
@@ -166,7 +170,7 @@ async function deleteExpunged(d: FolderDeps, m: FolderMapping, sourceUids: reado
  * differ; then false, and the caller compares the full UID list as without QRESYNC.
  */
 async function deleteVanished(d: FolderDeps, m: FolderMapping, vanished: string, highest: number, sourceUpTo: number,
-  report: FolderReport): Promise<boolean> {
+  report: FolderReport, ctl: Selected): Promise<boolean> {
   const uids = vanished ? expandSet(vanished) : new Uint32Array(0);
   let deleted = 0;
   let rowsGone = 0;
@@ -174,7 +178,7 @@ async function deleteVanished(d: FolderDeps, m: FolderMapping, vanished: string,
     const rows = await d.state.messagesByUids(d.address, m.source, Array.from(uids.subarray(i, i + PAGE)));
     if (rows.length === 0) continue;
     const targetUids = rows.filter((r) => r.state === 'done' && r.target_uid !== null).map((r) => r.target_uid!);
-    if (targetUids.length > 0) await d.control.messageDelete(uidSet(targetUids), { uid: true });
+    if (targetUids.length > 0) await (await ctl()).messageDelete(uidSet(targetUids), { uid: true });
     await d.state.removeMessages(d.address, m.source, rows.map((r) => r.source_uid));
     deleted += targetUids.length;
     rowsGone += rows.length;
@@ -193,6 +197,29 @@ async function deleteVanished(d: FolderDeps, m: FolderMapping, vanished: string,
   logEvent(d.log, 'migration.folder.expunges', { folder: m.display.source, via: 'qresync', vanished: uids.length, rows: rowsGone, deleted,
     ...(complete ? {} : { fallback: `state has ${rowsUpTo} messages up to UID ${highest}, the source ${sourceUpTo}: full UID list` }) });
   return complete;
+}
+
+/** The control session with the folder's target SELECTed: selected on first use only. */
+type Selected = () => Promise<ImapFlow>;
+
+function selector(control: ImapFlow, path: string): Selected {
+  return async () => {
+    if (!control.mailbox || control.mailbox.path !== path) await control.mailboxOpen(path);
+    return control;
+  };
+}
+
+/**
+ * The target folder's UIDVALIDITY and message count: STATUS on the APPEND connection where there is one (no
+ * SELECT, and no imapflow round trip, for a folder that only gets new messages), else a SELECT.
+ */
+async function targetState(d: FolderDeps, m: FolderMapping, ctl: Selected): Promise<{ exists: number; uidValidity: number }> {
+  const st = d.targetStatus ? await d.targetStatus(m.target) : undefined;
+  if (st) return st;
+  const c = await ctl();
+  const box = c.mailbox;
+  if (!box) throw new Error(`target folder ${clientPath(m.target)} is not selected`);
+  return { exists: box.exists, uidValidity: Number(box.uidValidity) };
 }
 
 export interface FolderResult { report: FolderReport; refusals: Refusal[]; dropped: DroppedKeywords[] }
@@ -236,7 +263,8 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
     logEvent(d.log, 'migration.folder.unchanged', { folder: m.display.source, modseq: String(modseq) });
     return { report: { source: m.display.source, target: m.display.target, mode: 'delta', ...(m.merged ? { merged: true } : {}), ...emptyCounts() }, refusals, dropped };
   }
-  const tgt = await d.control.mailboxOpen(clientPath(m.target));
+  const ctl = selector(d.control, clientPath(m.target));
+  const tgt = await targetState(d, m, ctl);
   let mode: FolderReport['mode'] = 'copy';
   // A new UIDVALIDITY on either side makes the stored UIDs meaningless there. On the target (the folder deleted
   // and made again, a restore) they would name other messages: flags would be set and deletes done on those.
@@ -254,7 +282,7 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
       target_uid_validity: Number(tgt.uidValidity), highest_uid: 0, highest_modseq: null });
   }
   const intents = await d.state.messages(d.address, m.source, 'intent');
-  if (intents.length > 0) await resolveIntents(d, m, intents, report);
+  if (intents.length > 0) await resolveIntents(d, m, intents, report, ctl);
 
   const highest = stored?.highest_uid ?? 0;
   const window = d.windowMessages ?? PAGE;
@@ -274,28 +302,29 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
       const since = BigInt(stored!.highest_modseq!);
       const changedUids = (await d.reader.searchUids(`UID 1:${highest} MODSEQ ${since + 1n}`)).filter((u) => u <= highest);
       for (const w of windows(changedUids, window)) {
-        undeleted.push(...await syncFlags(d, m, (await fetchFlagsRaw(d.reader, uidSet(w), since)).filter((c) => c.uid <= highest), report));
+        undeleted.push(...await syncFlags(d, m, (await fetchFlagsRaw(d.reader, uidSet(w), since)).filter((c) => c.uid <= highest), report, ctl));
       }
     } else {
       const old = await d.reader.searchUids(`UID 1:${highest}`);
       for (const w of windows(old.filter((u) => u <= highest), window)) {
-        undeleted.push(...await syncFlags(d, m, await fetchFlagsRaw(d.reader, uidSet(w)), report));
+        undeleted.push(...await syncFlags(d, m, await fetchFlagsRaw(d.reader, uidSet(w)), report, ctl));
       }
     }
     if (d.deleteOnTarget) {
       const vanished = qresync && src.vanished !== undefined && modseq !== undefined ? src.vanished : undefined;
-      if (vanished === undefined || !await deleteVanished(d, m, vanished, highest, src.exists - newUids.length, report)) {
-        await deleteExpunged(d, m, await d.reader.searchUids('ALL'), report);
+      if (vanished === undefined || !await deleteVanished(d, m, vanished, highest, src.exists - newUids.length, report, ctl)) {
+        await deleteExpunged(d, m, await d.reader.searchUids('ALL'), report, ctl);
       }
     }
   } else if (mode === 'delta' && highest > 0 && d.deleteOnTarget) {
-    await deleteExpunged(d, m, [], report);
+    await deleteExpunged(d, m, [], report, ctl);
   }
 
   let match: CopyContext['match'];
   if (mode === 'reconcile') {
-    const index = await targetIndex(d, m, window);
-    match = contentMatcher(d.control, index);
+    const control = await ctl();
+    const index = await targetIndex(d, m, window, control);
+    match = contentMatcher(control, index);
     logEvent(d.log, 'migration.folder.reconciled', { folder: m.display.source, targetMessages: tgt.exists });
   }
   const copyWindow = async (metas: MessageMeta[], fresh: boolean): Promise<void> => {
@@ -307,7 +336,7 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
     report.skippedDeleted += skipped.length;
     await d.state.writeMessages(d.address, m.source, skipped.map((x) => ({ uid: x.uid, state: 'skipped', size: x.size, flags: copyableFlags(x.flags) })));
     await copyMessages(copyCtx(match), toCopy);
-    if (match) await fixMatchedFlags(d, m, toCopy, report);
+    if (match) await fixMatchedFlags(d, m, toCopy, report, ctl);
   };
   for (const w of windows(undeleted, window)) await copyWindow(await d.reader.fetchMeta(uidSet(w)), false);
   for (const w of windows(newUids, window)) await copyWindow(await d.reader.fetchMeta(uidSet(w)), true);
@@ -319,12 +348,13 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
 }
 
 /** After a reconcile, messages found by content get the source's flags. */
-async function fixMatchedFlags(d: FolderDeps, m: FolderMapping, metas: readonly MessageMeta[], report: FolderReport): Promise<void> {
+async function fixMatchedFlags(d: FolderDeps, m: FolderMapping, metas: readonly MessageMeta[], report: FolderReport, ctl: Selected): Promise<void> {
   const rows = new Map((await d.state.messagesByUids(d.address, m.source, metas.map((x) => x.uid)))
     .filter((r) => r.state === 'done' && r.target_uid !== null).map((r) => [r.source_uid, r]));
   if (rows.size === 0) return;
   const targetFlags = new Map<number, string[]>();
-  for await (const x of d.control.fetch(uidSet([...rows.values()].map((r) => r.target_uid!)), { uid: true, flags: true }, { uid: true })) {
+  const control = await ctl();
+  for await (const x of control.fetch(uidSet([...rows.values()].map((r) => r.target_uid!)), { uid: true, flags: true }, { uid: true })) {
     targetFlags.set(x.uid, copyableFlags(x.flags ?? []));
   }
   for (const meta of metas) {
@@ -333,7 +363,7 @@ async function fixMatchedFlags(d: FolderDeps, m: FolderMapping, metas: readonly 
     const want = copyableFlags(meta.flags);
     const have = targetFlags.get(row.target_uid);
     if (!have || sameFlags(want, have)) continue;
-    await d.control.messageFlagsSet(String(row.target_uid), want.filter(isAtomFlag), { uid: true });
+    await control.messageFlagsSet(String(row.target_uid), want.filter(isAtomFlag), { uid: true });
     report.flagsUpdated++;
   }
 }

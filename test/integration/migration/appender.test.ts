@@ -2,7 +2,8 @@
  * The pipelined appender against the cloud Dovecot: MULTIAPPEND with APPENDUID
  * in order; a batch holding a message the server refuses (empty: "Can't save a
  * zero byte message") falls back to single APPENDs so only that one is refused,
- * with the server's answer; NUL bytes go as literal8 (BINARY).
+ * with the server's answer; NUL bytes go as literal8 (BINARY); STATUS of a target
+ * folder without SELECT.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,6 +36,21 @@ test('appender: MULTIAPPEND in order, one refused message refused alone, NUL byt
   assert.equal(box.length, 6);
   assert.deepEqual(box[0]!.flags, ['$Forwarded', '\\Seen']);
   assert.equal(box[0]!.date, date.toISOString());
+
+  // STATUS without SELECT (the engine's per-folder check): the count and UIDVALIDITY a SELECT reports; a name that
+  // holds "(MESSAGES 9)" itself is read from the attribute list; a folder that does not exist is undefined.
+  const odd = 'Odd (MESSAGES 9) "q"';
+  const selected = await withSession(info, u.address, async (c) => {
+    await c.mailboxCreate(odd);
+    await c.append(odd, msg('odd'), []);
+    const box = await c.mailboxOpen('INBOX');
+    return { exists: box.exists, uidValidity: Number(box.uidValidity) };
+  });
+  assert.deepEqual(await a.status('INBOX'), selected);
+  assert.equal((await a.status(odd))?.exists, 1);
+  assert.equal(await a.status('No such folder'), undefined);
+  // The connection still appends after a refused STATUS.
+  assert.ok((await a.append('INBOX', msg('after-status'), [])).ok);
 });
 
 test('expandUidSet: ranges and lists in APPEND order', () => {

@@ -1,0 +1,90 @@
+/**
+ * The target folder is SELECTed only when a pass needs it. Its UIDVALIDITY and
+ * count come from STATUS on the APPEND connection; the control session SELECTs
+ * the folder for flag changes, deletes, reconciling and crash recovery. The
+ * target is reached through a relay (imap-relay.ts) that records the commands:
+ *   - a first pass (copy) and an unchanged re-run SELECT nothing on the target;
+ *   - a delta pass with a flag change SELECTs the folder and sets the flag;
+ *   - a target without LITERAL+ (hidden by the relay) gets imapflow appenders and
+ *     no STATUS: the folder is SELECTed and the copy is the same.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useLab, type LabInfo } from '../../harness/index.js';
+import { newMigrationUser } from '../../harness/mail.js';
+import { migrateUser } from '../../../src/migration/index.js';
+import type { Store } from '../../../src/store/index.js';
+import { engineDeps, msg, snapshot, systemOf, tempStore, withSession } from './setup.js';
+import { imapRelay, type ImapRelay } from './imap-relay.js';
+
+async function pass(lab: LabInfo, store: Store, relay: ImapRelay, address: string): Promise<string[]> {
+  const cloud = systemOf(lab.dovecot.cloud);
+  const from = relay.commands.length;
+  const r = await migrateUser(engineDeps(lab, store, { target: { ...cloud, imap: { ...cloud.imap!, port: relay.port } } }), { address });
+  assert.equal(r.error, undefined, JSON.stringify(r.error));
+  assert.equal(r.ok, true);
+  return relay.commands.slice(from);
+}
+
+const selects = (commands: string[]) => commands.filter((c) => /^\S+ (SELECT|EXAMINE) /i.test(c));
+const statuses = (commands: string[]) => commands.filter((c) => /^\S+ STATUS /i.test(c));
+
+async function seed(lab: LabInfo, address: string): Promise<void> {
+  await withSession(lab.dovecot.legacy, address, async (c) => {
+    await c.mailboxCreate('Work');
+    for (let i = 0; i < 3; i++) await c.append('INBOX', msg(`in${i}`), i === 0 ? ['\\Seen'] : []);
+    await c.append('Work', msg('work'), ['$Forwarded']);
+  });
+}
+
+async function sameContent(lab: LabInfo, address: string): Promise<void> {
+  for (const f of ['INBOX', 'Work']) {
+    const src = await withSession(lab.dovecot.legacy, address, (c) => snapshot(c, f));
+    const tgt = await withSession(lab.dovecot.cloud, address, (c) => snapshot(c, f));
+    // Two APPEND connections for a user copied alone: the target's UID order may differ from the source's.
+    const key = (xs: typeof src) => xs.map((x) => JSON.stringify([x.sha, x.flags, x.date])).sort();
+    assert.deepEqual(key(tgt), key(src), f);
+  }
+}
+
+test('target folders: STATUS on the APPEND connection, SELECT only for a pass that changes existing messages', async (t) => {
+  const lab = await useLab(t, { only: ['dovecot'] });
+  const u = await newMigrationUser(lab, 'tgtselect');
+  await seed(lab, u.address);
+  const relay = await imapRelay(lab.dovecot.cloud.imapPort);
+  t.after(() => relay.close());
+  const store = await tempStore();
+  t.after(() => store.close());
+
+  const first = await pass(lab, store, relay, u.address);
+  assert.deepEqual(selects(first), [], first.join('\n'));
+  assert.ok(statuses(first).length >= 2, first.join('\n'));
+  await sameContent(lab, u.address);
+
+  assert.deepEqual(selects(await pass(lab, store, relay, u.address)), []);
+
+  // A flag change on the source: the delta pass SELECTs the target folder to set it.
+  await withSession(lab.dovecot.legacy, u.address, async (c) => {
+    await c.mailboxOpen('INBOX');
+    await c.messageFlagsAdd('2', ['\\Flagged'], { uid: true });
+  });
+  const delta = await pass(lab, store, relay, u.address);
+  assert.equal(selects(delta).length, 1, delta.join('\n'));
+  assert.match(selects(delta)[0]!, /SELECT "?INBOX"?/i);
+  await sameContent(lab, u.address);
+});
+
+test('target folders: without LITERAL+ (imapflow appenders) the folder is SELECTed, and the copy is the same', async (t) => {
+  const lab = await useLab(t, { only: ['dovecot'] });
+  const u = await newMigrationUser(lab, 'tgtnolit');
+  await seed(lab, u.address);
+  const relay = await imapRelay(lab.dovecot.cloud.imapPort, { hideCaps: ['LITERAL+', 'LITERAL-'] });
+  t.after(() => relay.close());
+  const store = await tempStore();
+  t.after(() => store.close());
+  const first = await pass(lab, store, relay, u.address);
+  assert.deepEqual(statuses(first), [], first.join('\n'));
+  assert.ok(selects(first).length >= 2, first.join('\n'));
+  assert.ok(first.some((c) => /^\S+ APPEND /i.test(c)));
+  await sameContent(lab, u.address);
+});
