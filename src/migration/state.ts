@@ -78,6 +78,10 @@ const BY_FOLDER = 'FROM migration_messages WHERE address = ? AND source_folder =
 export class MigrationState {
   constructor(private readonly db: Db, private readonly now: () => number = Date.now) {}
 
+  /**
+   * Only for the store's own Kysely instance: the cutover's copy back passes a Kysely with a table-renaming plugin
+   * (cutover/copy-back.ts), a different instance, which has no direct handle and keeps the Kysely path.
+   */
   private sqlite(): DirectSqlite | undefined {
     const d = directSqlite(this.db);
     return d?.available ? d : undefined;
