@@ -34,3 +34,25 @@ test('writeMessages (SQLite, chunks of 128, 64, ... rows): intents then results 
     await store.close();
   }
 });
+
+test('the copy back\'s state (a Kysely renaming the tables) lands in cutover_back_*, never in the forward map', async () => {
+  const { backStateDb } = await import('../cutover/index.js');
+  const store = await openStore({ sqlite: ':memory:' });
+  try {
+    const count = async (table: 'migration_messages' | 'cutover_back_messages' | 'migration_folders' | 'cutover_back_folders') =>
+      Number((await store.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const back = new MigrationState(backStateDb(store.db));
+    await back.writeMessages('a@example.com', 'INBOX', [{ uid: 1, state: 'done', size: 5, targetUid: 7, flags: [] }, { uid: 2, state: 'intent', size: 6 }]);
+    await back.saveFolder({ address: 'a@example.com', source_folder: 'INBOX', target_folder: 'INBOX', uid_validity: 1, target_uid_validity: 2, highest_uid: 2, highest_modseq: null });
+    assert.deepEqual([await count('migration_messages'), await count('migration_folders')], [0, 0]);
+    assert.deepEqual([await count('cutover_back_messages'), await count('cutover_back_folders')], [2, 1]);
+    assert.deepEqual((await back.messages('a@example.com', 'INBOX')).map((r) => [r.source_uid, r.state, r.target_uid]), [[1, 'done', 7], [2, 'intent', null]]);
+    // The forward state (the direct path) stays apart.
+    const fwd = new MigrationState(store.db);
+    await fwd.writeMessages('a@example.com', 'INBOX', [{ uid: 1, state: 'done', size: 9, targetUid: 70, flags: [] }]);
+    assert.deepEqual([await count('migration_messages'), await count('cutover_back_messages')], [1, 2]);
+    assert.equal((await back.messages('a@example.com', 'INBOX'))[0]!.target_uid, 7);
+  } finally {
+    await store.close();
+  }
+});

@@ -4,7 +4,7 @@
  * message the source UID -> target UID map. Dialect-neutral Kysely; the bulk
  * message write goes through store/bulk.ts.
  */
-import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Database, MigrationFoldersTable, MigrationMessagesTable, MigrationUsersTable } from '../store/index.js';
 import { bulkInsert, directSqlite, isPostgres, upsertOn, type BulkColumn, type DirectSqlite } from '../store/index.js';
 
@@ -37,25 +37,16 @@ const MESSAGE_KEY = ['address', 'source_folder', 'source_uid'];
 const MESSAGE_UPSERT = upsertOn(MESSAGE_KEY, MESSAGE_COLUMNS);
 
 /**
- * SQLite: the plain VALUES upsert's SQL text per row count, made once (the statement cache then prepares each
- * text once). Rows go in chunks of 128, 64, ... 1 (11 parameters a row, far below SQLite's limit of 32,766),
- * so there are at most 8 texts, not one per batch size, in the store's shared statement cache.
+ * SQLite through Kysely: rows in chunks of 128, 64, ... 1 (11 parameters a row, far below SQLite's limit of
+ * 32,766), so there are at most 8 statement texts, not one per batch size, in the store's statement cache.
  */
 const SQLITE_ROWS = 128;
 /** The largest power of two <= min(n, SQLITE_ROWS). */
 const chunkOf = (n: number): number => Math.min(SQLITE_ROWS, 2 ** Math.floor(Math.log2(n)));
-const sqliteUpserts = new Map<number, string>();
-function sqliteUpsert(rows: number): string {
-  let text = sqliteUpserts.get(rows);
-  if (text === undefined) {
-    const row = `(${MESSAGE_COLUMNS.map(() => '?').join(', ')})`;
-    const set = MESSAGE_COLUMNS.filter((c) => !MESSAGE_KEY.includes(c.name)).map((c) => `${c.name} = excluded.${c.name}`).join(', ');
-    text = `INSERT INTO migration_messages (${MESSAGE_COLUMNS.map((c) => c.name).join(', ')}) VALUES ${Array.from({ length: rows }, () => row).join(', ')} `
-      + `ON CONFLICT (${MESSAGE_KEY.join(', ')}) DO UPDATE SET ${set}`;
-    sqliteUpserts.set(rows, text);
-  }
-  return text;
-}
+
+/** The one-row upsert the direct SQLite path prepares once (the store's own tables only: see sqlite()). */
+const MESSAGE_UPSERT_SQL = `INSERT INTO migration_messages (${MESSAGE_COLUMNS.map((c) => c.name).join(', ')}) VALUES (${MESSAGE_COLUMNS.map(() => '?').join(', ')}) `
+  + `ON CONFLICT (${MESSAGE_KEY.join(', ')}) DO UPDATE SET ${MESSAGE_COLUMNS.filter((c) => !MESSAGE_KEY.includes(c.name)).map((c) => `${c.name} = excluded.${c.name}`).join(', ')}`;
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
@@ -141,9 +132,9 @@ export class MigrationState {
     const tuples = rows.map((r) => [address, source, r.uid, r.state, r.size, r.targetUid ?? null, r.sha256 ?? null, r.key ?? null,
       JSON.stringify(r.flags ?? []), r.detail ?? null, now]);
     // SQLite with no Kysely transaction open: one synchronous transaction of prepared single-row upserts (sqlite-direct.ts).
-    const direct = directSqlite(this.db);
-    if (direct?.available) {
-      direct.runMany(sqliteUpsert(1), tuples);
+    const direct = this.sqlite();
+    if (direct) {
+      direct.runMany(MESSAGE_UPSERT_SQL, tuples);
       return;
     }
     this.pg ??= isPostgres(this.db);
@@ -151,10 +142,13 @@ export class MigrationState {
       await this.db.transaction().execute((tx) => bulkInsert(tx, 'migration_messages', MESSAGE_COLUMNS, tuples, MESSAGE_UPSERT));
       return;
     }
+    // Built as a query (the table an identifier), not as SQL text: this path also serves the cutover's copy back,
+    // whose Kysely renames the migration tables to cutover_back_* through a plugin, which SQL text would bypass.
     await this.db.transaction().execute(async (tx) => {
       for (let i = 0; i < tuples.length;) {
         const part = tuples.slice(i, i + chunkOf(tuples.length - i));
-        await tx.executeQuery(CompiledQuery.raw(sqliteUpsert(part.length), part.flat()));
+        await sql`INSERT INTO ${sql.table('migration_messages')} (${sql.raw(MESSAGE_COLUMNS.map((c) => c.name).join(', '))}) VALUES ${
+          sql.join(part.map((t) => sql`(${sql.join(t)})`))} ${MESSAGE_UPSERT}`.execute(tx);
         i += part.length;
       }
     });

@@ -34,6 +34,7 @@ export async function bulkInsert(db: QueryExecutorProvider, table: string, colum
   for (let i = 0; i < rows.length; i += CHUNK) {
     const json = JSON.stringify(rows.slice(i, i + CHUNK));
     const from = pg ? sql`jsonb_array_elements(${json}::jsonb) AS j(v)` : sql`json_each(${json}) AS j WHERE true`;
-    await sql`INSERT INTO ${sql.raw(table)} (${names}) SELECT ${values} FROM ${from} ${conflict ?? sql``}`.execute(db);
+    // sql.table, not sql.raw: a table identifier, so a Kysely plugin that renames tables (the cutover's copy back) applies.
+    await sql`INSERT INTO ${sql.table(table)} (${names}) SELECT ${values} FROM ${from} ${conflict ?? sql``}`.execute(db);
   }
 }
