@@ -21,6 +21,7 @@ const BACK_TABLES: Readonly<Record<string, string>> = {
   migration_users: 'cutover_back_users',
   migration_folders: 'cutover_back_folders',
   migration_messages: 'cutover_back_messages',
+  migration_intents: 'cutover_back_intents',
 };
 
 class RenameTables extends OperationNodeTransformer {

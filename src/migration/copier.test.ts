@@ -24,8 +24,9 @@ test('copyMessages: non-atom keywords are left out of the APPEND and reported pe
   const appender: Appender = {
     append: async (_f, body, flags) => {
       const uid = [...bodies].find(([, b]) => b.equals(body))![0];
-      const row = (await state.messagesByUids('a@x', 'INBOX', [uid]))[0];
-      sent.push({ flags, intentBefore: row?.state === 'intent' });
+      // The batch's intent record holds this message (with its content key) before its APPEND goes out.
+      const intent = (await state.intents('a@x', 'INBOX')).find((r) => r.source_uid === uid);
+      sent.push({ flags, intentBefore: intent !== undefined && intent.content_key === `<m${uid}@x>|${body.length}|${intent.content_key!.split('|')[2]}` });
       return { ok: true, uid: 100 + uid };
     },
   };
@@ -47,4 +48,6 @@ test('copyMessages: non-atom keywords are left out of the APPEND and reported pe
   const rows = await state.messagesByUids('a@x', 'INBOX', [1, 2, 3]);
   assert.deepEqual(rows.map((r) => [r.state, r.target_uid]), [['done', 101], ['done', 102], ['done', 103]]);
   assert.match(rows[1]!.detail ?? '', /keywords not copied \(not IMAP atoms\): Entwürfe bad\(kw/);
+  // Each batch's results replaced its intent record: none is left.
+  assert.deepEqual(await state.intents('a@x', 'INBOX'), []);
 });

@@ -5,8 +5,9 @@
  * fetched while the current one is appended, and a batch is bounded in messages
  * and bytes, so memory stays flat whatever the mailbox size.
  *
- * Crash safety: a message is an 'intent' (with its content key) before its
- * APPEND and 'done' (with the APPENDUID) after; a restart finds an intent's
+ * Crash safety: before a batch's APPENDs, one intent record holds its messages
+ * (UID, size, hash, content key, flags); their results replace it, in one
+ * transaction, as 'done' rows (with the APPENDUID); a restart finds an intent's
  * message on the target by content instead of appending it twice (sync-folder).
  */
 import { contentId, copyableFlags } from './content.js';
@@ -161,9 +162,10 @@ export async function copyMessages(ctx: CopyContext, metas: readonly MessageMeta
     fetching[j] = p;
   };
   for (let j = 0; j < ahead; j++) startFetch(j);
-  let inFlight: Promise<{ results: MessageWrite[]; count: number; bytes: number }> | undefined;
-  const finish = async (done: { results: MessageWrite[]; count: number; bytes: number }) => {
-    await ctx.state.writeMessages(ctx.address, ctx.sourceWire, done.results);
+  let inFlight: Promise<{ results: MessageWrite[]; count: number; bytes: number; intent: number | undefined }> | undefined;
+  const finish = async (done: { results: MessageWrite[]; count: number; bytes: number; intent: number | undefined }) => {
+    // The results replace the batch's intent record in one transaction.
+    await ctx.state.writeMessages(ctx.address, ctx.sourceWire, done.results, done.intent !== undefined ? { clear: done.intent } : undefined);
     ctx.onBatch?.(done.count, done.bytes);
   };
   for (let i = 0; i < list.length; i++) {
@@ -172,9 +174,11 @@ export async function copyMessages(ctx: CopyContext, metas: readonly MessageMeta
     const batch = list[i]!;
     startFetch(i + ahead);
     const { pending, settled } = await prepare(ctx, batch, bodies);
-    // Intents first (the crash rule), then this batch's APPENDs go out while the previous batch's answers come in.
-    await ctx.state.writeMessages(ctx.address, ctx.sourceWire, [...settled, ...pending.map((p) => p.write)]);
-    const appending = appendBatch(ctx, pending).then((results) => ({ results, count: batch.length, bytes: pending.reduce((n, p) => n + p.body.length, 0) }));
+    // Intents first (the crash rule: one record for the batch), then this batch's APPENDs go out while the previous
+    // batch's answers come in.
+    const intent = pending.length > 0 ? pending[0]!.write.uid : undefined;
+    await ctx.state.writeMessages(ctx.address, ctx.sourceWire, settled, pending.length > 0 ? { put: pending.map((p) => p.write) } : undefined);
+    const appending = appendBatch(ctx, pending).then((results) => ({ results, count: batch.length, bytes: pending.reduce((n, p) => n + p.body.length, 0), intent }));
     appending.catch(() => undefined);
     if (inFlight) await finish(await inFlight);
     inFlight = appending;

@@ -56,3 +56,30 @@ test('the copy back\'s state (a Kysely renaming the tables) lands in cutover_bac
     await store.close();
   }
 });
+
+test('batch intents: one record per batch, replaced by its results in one write; entries with a row are resolved; old intent rows still read', async () => {
+  const store = await openStore({ sqlite: ':memory:' });
+  try {
+    const state = new MigrationState(store.db, () => 1_700_000_000_000);
+    const batch: MessageWrite[] = [5, 6, 7].map((uid) => ({ uid, state: 'intent', size: 100 + uid, sha256: `h${uid}`, key: `<${uid}@x>|${100 + uid}|k`, flags: ['\\Seen'] }));
+    await state.writeMessages('a@example.com', 'INBOX', [], { put: batch });
+    assert.equal((await state.messages('a@example.com', 'INBOX')).length, 0, 'no per-message rows for the intents');
+    const read = await state.intents('a@example.com', 'INBOX');
+    assert.deepEqual(read.map((r) => [r.source_uid, r.state, r.size, r.sha256, r.content_key, JSON.parse(r.flags) as string[]]),
+      batch.map((b) => [b.uid, 'intent', b.size, b.sha256, b.key, ['\\Seen']]));
+    // A recovery that wrote UID 6's row and stopped before clearing: 6 is resolved, 5 and 7 are not.
+    await state.writeMessages('a@example.com', 'INBOX', [{ uid: 6, state: 'done', size: 106, targetUid: 60, flags: [] }]);
+    assert.deepEqual((await state.intents('a@example.com', 'INBOX')).map((r) => r.source_uid), [5, 7]);
+    // An intent row of the old format is read with them.
+    await state.writeMessages('a@example.com', 'INBOX', [{ uid: 2, state: 'intent', size: 9, key: 'k2' }]);
+    assert.deepEqual((await state.intents('a@example.com', 'INBOX')).map((r) => r.source_uid), [2, 5, 7]);
+    // The results replace the record (cleared by the batch's first UID), atomically with the rows.
+    await state.writeMessages('a@example.com', 'INBOX', [5, 7].map((uid) => ({ uid, state: 'done' as const, size: 100 + uid, targetUid: uid * 10 })), { clear: 5 });
+    assert.deepEqual((await state.intents('a@example.com', 'INBOX')).map((r) => r.source_uid), [2]);
+    await state.writeMessages('a@example.com', 'Sent', [], { put: batch });
+    await state.forgetMessages('a@example.com', 'Sent');
+    assert.deepEqual(await state.intents('a@example.com', 'Sent'), []);
+  } finally {
+    await store.close();
+  }
+});

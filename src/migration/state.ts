@@ -48,6 +48,13 @@ const chunkOf = (n: number): number => Math.min(SQLITE_ROWS, 2 ** Math.floor(Mat
 const MESSAGE_UPSERT_SQL = `INSERT INTO migration_messages (${MESSAGE_COLUMNS.map((c) => c.name).join(', ')}) VALUES (${MESSAGE_COLUMNS.map(() => '?').join(', ')}) `
   + `ON CONFLICT (${MESSAGE_KEY.join(', ')}) DO UPDATE SET ${MESSAGE_COLUMNS.filter((c) => !MESSAGE_KEY.includes(c.name)).map((c) => `${c.name} = excluded.${c.name}`).join(', ')}`;
 
+/** A batch record's change with a write: `put` the batch's intents (keyed by its first UID), `clear` a batch record by its first UID. */
+export interface IntentChange { put?: readonly MessageWrite[]; clear?: number }
+
+const INTENT_PUT_SQL = 'INSERT INTO migration_intents (address, source_folder, first_uid, entries, updated_at) VALUES (?, ?, ?, ?, ?) '
+  + 'ON CONFLICT (address, source_folder, first_uid) DO UPDATE SET entries = excluded.entries, updated_at = excluded.updated_at';
+const INTENT_CLEAR_SQL = 'DELETE FROM migration_intents WHERE address = ? AND source_folder = ? AND first_uid = ?';
+
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
 function normMessage(r: MessageRow): MessageRow {
@@ -111,47 +118,81 @@ export class MigrationState {
   /** Forgets a folder's message map (its UIDVALIDITY changed): reconciliation rebuilds it by content. */
   async forgetMessages(address: string, source: string): Promise<void> {
     await this.db.deleteFrom('migration_messages').where('address', '=', address).where('source_folder', '=', source).execute();
+    await this.clearIntents(address, source);
   }
 
   /**
-   * Writes rows in one transaction (a batch's intents before its APPENDs, its
-   * results after). PostgreSQL: one JSON parameter per 1,000 rows (store/bulk.ts).
-   * SQLite: directly on the store's better-sqlite3 handle when no Kysely
-   * transaction is open (store/sqlite-direct.ts: the Kysely path and the JIT work
-   * it drew were 0.25-0.3 s of 3.4-3.6 s of the engine's CPU with 8 mailboxes),
-   * else plain VALUES upserts of up to 128 rows, their SQL text made once per
-   * row count and run without the query builder (no compiling per call): SQLite
-   * unpacking a JSON parameter (json_each, then ->> for each of the 11 columns)
-   * cost about half again as much as binding the values, and these rows are
-   * most of the engine's SQLite time (bench/migrate: 0.58 s of 0.83 s with 8
-   * mailboxes, 2 rows per message).
+   * Writes rows in one transaction, with an optional change to the batch intents (`intent`: one record per batch,
+   * put before its APPENDs, cleared with its results, store migration 011). PostgreSQL: one JSON parameter per 1,000
+   * rows (store/bulk.ts). SQLite: directly on the store's better-sqlite3 handle when no Kysely transaction is open
+   * (store/sqlite-direct.ts: the Kysely path and the JIT work it drew were 0.25-0.3 s of 3.4-3.6 s of the engine's
+   * CPU with 8 mailboxes), else VALUES upserts of up to 128 rows built through Kysely.
    */
-  async writeMessages(address: string, source: string, rows: readonly MessageWrite[]): Promise<void> {
-    if (rows.length === 0) return;
+  async writeMessages(address: string, source: string, rows: readonly MessageWrite[], intent?: IntentChange): Promise<void> {
+    if (rows.length === 0 && !intent) return;
     const now = this.now();
     const tuples = rows.map((r) => [address, source, r.uid, r.state, r.size, r.targetUid ?? null, r.sha256 ?? null, r.key ?? null,
       JSON.stringify(r.flags ?? []), r.detail ?? null, now]);
-    // SQLite with no Kysely transaction open: one synchronous transaction of prepared single-row upserts (sqlite-direct.ts).
+    const put = intent?.put && intent.put.length > 0 ? { address, source_folder: source, first_uid: intent.put[0]!.uid,
+      entries: JSON.stringify(intent.put.map((e) => [e.uid, e.size, e.sha256 ?? null, e.key ?? null, e.flags ?? []])), updated_at: now } : undefined;
+    const clear = intent?.clear;
+    // SQLite with no Kysely transaction open: one synchronous transaction of prepared statements (sqlite-direct.ts).
     const direct = this.sqlite();
     if (direct) {
-      direct.runMany(MESSAGE_UPSERT_SQL, tuples);
+      direct.transaction(() => {
+        direct.runEach(MESSAGE_UPSERT_SQL, tuples);
+        if (put) direct.run(INTENT_PUT_SQL, [put.address, put.source_folder, put.first_uid, put.entries, put.updated_at]);
+        if (clear !== undefined) direct.run(INTENT_CLEAR_SQL, [address, source, clear]);
+      });
       return;
     }
     this.pg ??= isPostgres(this.db);
-    if (this.pg) {
-      await this.db.transaction().execute((tx) => bulkInsert(tx, 'migration_messages', MESSAGE_COLUMNS, tuples, MESSAGE_UPSERT));
-      return;
-    }
-    // Built as a query (the table an identifier), not as SQL text: this path also serves the cutover's copy back,
-    // whose Kysely renames the migration tables to cutover_back_* through a plugin, which SQL text would bypass.
     await this.db.transaction().execute(async (tx) => {
-      for (let i = 0; i < tuples.length;) {
-        const part = tuples.slice(i, i + chunkOf(tuples.length - i));
-        await sql`INSERT INTO ${sql.table('migration_messages')} (${sql.raw(MESSAGE_COLUMNS.map((c) => c.name).join(', '))}) VALUES ${
-          sql.join(part.map((t) => sql`(${sql.join(t)})`))} ${MESSAGE_UPSERT}`.execute(tx);
-        i += part.length;
+      if (this.pg) await bulkInsert(tx, 'migration_messages', MESSAGE_COLUMNS, tuples, MESSAGE_UPSERT);
+      else {
+        // Built as a query (the table an identifier), not as SQL text: this path also serves the cutover's copy back,
+        // whose Kysely renames the migration tables to cutover_back_* through a plugin, which SQL text would bypass.
+        for (let i = 0; i < tuples.length;) {
+          const part = tuples.slice(i, i + chunkOf(tuples.length - i));
+          await sql`INSERT INTO ${sql.table('migration_messages')} (${sql.raw(MESSAGE_COLUMNS.map((c) => c.name).join(', '))}) VALUES ${
+            sql.join(part.map((t) => sql`(${sql.join(t)})`))} ${MESSAGE_UPSERT}`.execute(tx);
+          i += part.length;
+        }
+      }
+      if (put) {
+        await tx.insertInto('migration_intents').values(put)
+          .onConflict((oc) => oc.columns(['address', 'source_folder', 'first_uid']).doUpdateSet({ entries: put.entries, updated_at: put.updated_at })).execute();
+      }
+      if (clear !== undefined) {
+        await tx.deleteFrom('migration_intents').where('address', '=', address).where('source_folder', '=', source).where('first_uid', '=', clear).execute();
       }
     });
+  }
+
+  /**
+   * Every message a crash may have left between intent and result: the batch records' entries (as rows in state
+   * 'intent') and per-message 'intent' rows written before store migration 011. Ascending by source UID.
+   */
+  async intents(address: string, source: string): Promise<MessageRow[]> {
+    const out = await this.messages(address, source, 'intent');
+    const recs = await this.db.selectFrom('migration_intents').select(['entries', 'updated_at'])
+      .where('address', '=', address).where('source_folder', '=', source).execute();
+    const entries: MessageRow[] = [];
+    for (const r of recs) {
+      for (const [uid, size, sha, key, flags] of JSON.parse(r.entries) as [number, number, string | null, string | null, string[]][]) {
+        entries.push({ address, source_folder: source, source_uid: uid, target_uid: null, state: 'intent', size, sha256: sha, content_key: key,
+          flags: JSON.stringify(flags), detail: null, updated_at: num(r.updated_at) });
+      }
+    }
+    // An entry that has a row is resolved (a recovery that wrote it stopped before it cleared the records): leave it.
+    const known = new Set((await this.messagesByUids(address, source, entries.map((e) => e.source_uid))).map((r) => r.source_uid));
+    for (const e of entries) if (!known.has(e.source_uid)) out.push(e);
+    return out.sort((x, y) => x.source_uid - y.source_uid);
+  }
+
+  /** Forgets the batch records of a folder (their messages are resolved, or the folder's map is rebuilt). */
+  async clearIntents(address: string, source: string): Promise<void> {
+    await this.db.deleteFrom('migration_intents').where('address', '=', address).where('source_folder', '=', source).execute();
   }
 
   private pg: boolean | undefined;

@@ -117,6 +117,8 @@ async function resolveIntents(d: FolderDeps, m: FolderMapping, intents: MessageR
       await d.state.removeMessages(d.address, m.source, [row.source_uid]);
     }
   }
+  // Every intent now has its row (done) or none (copied again below): the batch records are spent.
+  await d.state.clearIntents(d.address, m.source);
   logEvent(d.log, 'migration.intent.resolved', { folder: m.display.source, intents: intents.length, found });
 }
 
@@ -258,7 +260,7 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
   // one state read. With deleteOnTarget, expunges of an earlier pass run without it may still be pending: then
   // the row count must match too. (An intent left by a crash makes the count differ or the modseq unsaved.)
   if (stored && stored.uid_validity === uidValidity && modseq !== undefined && stored.highest_modseq === String(modseq)
-    && (await d.state.messages(d.address, m.source, 'intent')).length === 0
+    && (await d.state.intents(d.address, m.source)).length === 0
     && (!d.deleteOnTarget || await d.state.countMessages(d.address, m.source) === src.exists)) {
     logEvent(d.log, 'migration.folder.unchanged', { folder: m.display.source, modseq: String(modseq) });
     return { report: { source: m.display.source, target: m.display.target, mode: 'delta', ...(m.merged ? { merged: true } : {}), ...emptyCounts() }, refusals, dropped };
@@ -281,7 +283,7 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
     await d.state.saveFolder({ address: d.address, source_folder: m.source, target_folder: m.target, uid_validity: uidValidity,
       target_uid_validity: Number(tgt.uidValidity), highest_uid: 0, highest_modseq: null });
   }
-  const intents = await d.state.messages(d.address, m.source, 'intent');
+  const intents = await d.state.intents(d.address, m.source);
   if (intents.length > 0) await resolveIntents(d, m, intents, report, ctl);
 
   const highest = stored?.highest_uid ?? 0;

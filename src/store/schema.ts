@@ -113,6 +113,15 @@ export interface MigrationMessagesTable {
   detail: string | null;
   updated_at: EpochMs;
 }
+
+/** One batch's messages before their APPENDs (migration 011): JSON [[uid, size, sha256, content_key, flags], ...]. */
+export interface MigrationIntentsTable {
+  address: string;
+  source_folder: string;
+  first_uid: number;
+  entries: JsonText;
+  updated_at: EpochMs;
+}
 // --- end migration engine ---------------------------------------------------
 
 // --- directory sync (issue 5; migration 002-directory) ---------------------
@@ -284,6 +293,7 @@ export interface Database {
   migration_users: MigrationUsersTable;
   migration_folders: MigrationFoldersTable;
   migration_messages: MigrationMessagesTable;
+  migration_intents: MigrationIntentsTable;
   // gateway (issue 4)
   gateway_tracking: GatewayTrackingTable;
   // cutover (issue 8); cutover_back_* have the columns of migration_*
@@ -296,6 +306,7 @@ export interface Database {
   cutover_back_users: MigrationUsersTable;
   cutover_back_folders: MigrationFoldersTable;
   cutover_back_messages: MigrationMessagesTable;
+  cutover_back_intents: MigrationIntentsTable;
   // console (issue 7)
   console_samples: ConsoleSamplesTable;
 }

@@ -48,11 +48,24 @@ export class DirectSqlite {
 
   /** Runs `sql` once per parameter list, all in one BEGIN IMMEDIATE transaction. */
   runMany(sql: string, params: readonly unknown[][]): void {
+    this.transaction(() => this.runEach(sql, params));
+  }
+
+  /** Runs `fn` (this handle's run/runEach/all) in one BEGIN IMMEDIATE transaction: all or nothing. */
+  transaction(fn: () => void): void {
+    try {
+      this.raw.transaction(fn).immediate();
+    } catch (err) {
+      this.wrap(err, 'transaction');
+    }
+  }
+
+  /** Runs `sql` once per parameter list (inside transaction() for atomicity). */
+  runEach(sql: string, params: readonly unknown[][]): void {
+    if (params.length === 0) return;
     try {
       const s = this.statement(sql);
-      this.raw.transaction(() => {
-        for (const p of params) s.run(p);
-      }).immediate();
+      for (const p of params) s.run(p);
     } catch (err) {
       this.wrap(err, sql);
     }

@@ -14,6 +14,7 @@ import * as m007 from './007-directory.js';
 import * as m008 from './008-migration-lease.js';
 import * as m009 from './009-migration-target-uid.js';
 import * as m010 from './010-directory-high-mark.js';
+import * as m011 from './011-migration-batch-intents.js';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '001-initial': m001,
@@ -26,6 +27,7 @@ export const MIGRATIONS: Readonly<Record<string, Migration>> = Object.freeze({
   '008-migration-lease': m008,
   '009-migration-target-uid': m009,
   '010-directory-high-mark': m010,
+  '011-migration-batch-intents': m011,
 });
 
 export const LATEST_MIGRATION: string = Object.keys(MIGRATIONS).sort().at(-1)!;
