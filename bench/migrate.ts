@@ -27,7 +27,9 @@
  * Each run also prints the CPU of both Dovecots (all their processes), which the machine's load hardly changes.
  * Diagnostics: MB_BENCH_TIMELINE=1 prints the machine's idle and iowait cores per 250 ms of each mailbridge run and
  * each user's seconds; MB_BENCH_NODE_FLAGS="--trace-deopt ..." passes flags to the child's node, and
- * MB_BENCH_CHILD_OUT=FILE keeps its whole stdout. bench/lib/bound-probe.ts measures the bound of case (b).
+ * MB_BENCH_CHILD_OUT=FILE keeps its whole stdout; with --variant, MB_BENCH_NODE_FLAGS=... is the variant's only. The timeline also
+ * prints the run's CLOCK_MONOTONIC window, to cut a `perf record -k CLOCK_MONOTONIC` profile to it. bench/lib/bound-probe.ts
+ * measures the bound of case (b) (APPEND only, a lean read+append proxy, dsync).
  */
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -109,8 +111,10 @@ async function child(a: ChildArgs): Promise<void> {
     const stat = () => readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
     let last = stat();
     const tick = process.env.MB_BENCH_TIMELINE === '1' ? setInterval(() => { const b = stat(); timeline.push(`${((b[3]! - last[3]!) / 25).toFixed(1)}/${((b[4]! - last[4]!) / 25).toFixed(1)}`); last = b; }, 250) : undefined;
+    const mono0 = process.hrtime.bigint();
     const reports: UserPassReport[] = await migrateUsers(deps, users, { concurrency: a.concurrency });
     const seconds = (performance.now() - t0) / 1000;
+    if (process.env.MB_BENCH_TIMELINE === '1') process.stderr.write(`  window (CLOCK_MONOTONIC s): ${Number(mono0) / 1e9} ${Number(process.hrtime.bigint()) / 1e9} pid ${process.pid}\n`);
     if (tick) {
       clearInterval(tick);
       process.stderr.write(`  idle/iowait cores per 250 ms: ${timeline.join(' ')}\n  user seconds: ${reports.map((r) => (r.ms / 1000).toFixed(2)).join(' ')}\n`);

@@ -21,6 +21,7 @@ import { benchLab } from './bench-lab.js';
 import { corpus, loadMailbox, mutf7, type CorpusMessage } from './mail-corpus.js';
 import { runSampled, treeCpu } from './proc-peak.js';
 import { PipelinedAppender } from '../../src/migration/appender.js';
+import { RawImap } from '../../src/migration/raw-imap.js';
 import { LAB_HOST, labUser, newMailUsers, type DovecotInfo, type LabInfo } from '../../test/harness/index.js';
 import { masterSession } from '../../test/harness/mail.js';
 
@@ -63,6 +64,44 @@ async function appendOnly(info: DovecotInfo, address: string, msgs: readonly Cor
   }
 }
 
+/**
+ * "lean proxy": the source read as the engine reads it (RawImap: EXAMINE, UID SEARCH, metadata, BODY.PEEK[] in
+ * batches of 500, two batches ahead) and each batch appended as above, with no state, no hashing, no folder
+ * logic: what reading the source adds to "APPEND only". The folders are the corpus's (legacy "." -> cloud "/").
+ */
+async function leanProxy(lab: LabInfo, source: string, target: string, folders: readonly string[]): Promise<void> {
+  const l = lab.dovecot.legacy;
+  const c = lab.dovecot.cloud;
+  const reader = await RawImap.open({ host: LAB_HOST, port: l.imapPort, tls: 'none' }, { user: `${source}*${l.masterUser}`, pass: l.masterPassword }, 'legacy');
+  const p = await PipelinedAppender.open({ host: LAB_HOST, port: c.imapPort, tls: 'none' }, { user: `${target}*${c.masterUser}`, pass: c.masterPassword });
+  try {
+    for (const folder of folders) {
+      const ex = await reader.examine(mutf7(folder));
+      if (ex.exists === 0) continue;
+      const metas = await reader.fetchMeta((await reader.searchUids('ALL')).join(','));
+      const wire = mutf7(folder.replace(/\./g, '/'));
+      const batches: typeof metas[] = [];
+      for (let i = 0; i < metas.length; i += 500) batches.push(metas.slice(i, i + 500));
+      const fetching = batches.map(() => undefined as Promise<Map<number, Buffer>> | undefined);
+      const start = (j: number) => { if (j < batches.length) { fetching[j] = reader.fetchBodies(batches[j]!.map((m) => m.uid)); fetching[j]!.catch(() => undefined); } };
+      start(0);
+      start(1);
+      let prev: Promise<unknown> | undefined;
+      for (let j = 0; j < batches.length; j++) {
+        const bodies = await fetching[j]!;
+        start(j + 2);
+        const cur = p.appendMany(wire, batches[j]!.map((m) => ({ body: bodies.get(m.uid)!, flags: m.flags.filter((f) => f !== '\\Recent'), ...(m.internalDate ? { date: m.internalDate } : {}) })));
+        if (prev) await prev;
+        prev = cur;
+      }
+      if (prev) await prev;
+    }
+  } finally {
+    p.close();
+    reader.close();
+  }
+}
+
 async function main(): Promise<void> {
   const each = Number(arg('--each') ?? 1500);
   const n = Number(arg('--mailboxes') ?? 8);
@@ -80,6 +119,7 @@ async function main(): Promise<void> {
     const msgs = bodies.reduce((k, b) => k + b.length, 0);
     console.log(`bound-probe: ${n} x ${each} messages (${(bodies.flat().reduce((k, m) => k + m.body.length, 0) / 1048576).toFixed(1)} MB), load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     const ratios: number[] = [];
+    const pratios: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const aTargets = await newMailUsers(lab, 'cloud', n, { local: 'bounda' });
       const dTargets = await newMailUsers(lab, 'cloud', n, { local: 'boundd' });
@@ -95,14 +135,30 @@ async function main(): Promise<void> {
         await Promise.all(sources.map((s, i) => dsync(lab, s.address, dTargets[i]!.address)));
         return (performance.now() - t0) / 1000;
       };
+      const pTargets = await newMailUsers(lab, 'cloud', n, { local: 'boundp' });
+      await Promise.all(pTargets.map((t, i) => prepare(lab.dovecot.cloud, t.address, bodies[i]!)));
+      const folders = [...new Set(bodies[0]!.map((m) => m.folder))];
+      const timeP = async () => {
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        await Promise.all(pTargets.map((t, i) => leanProxy(lab, sources[i]!.address, t.address, folders)));
+        const cpu = process.cpuUsage(cpu0);
+        return { s: (performance.now() - t0) / 1000, node: (cpu.user + cpu.system) / 1e6 };
+      };
       const a = r % 2 === 0 ? await timeA() : undefined;
+      const px = r % 2 === 0 ? await timeP() : undefined;
       const d = await timeD();
+      const p2 = px ?? await timeP();
       const a2 = a ?? await timeA();
       ratios.push(d / a2.s);
+      pratios.push(d / p2.s);
       console.log(`round ${r + 1}: APPEND only ${a2.s.toFixed(2)} s (${(msgs / a2.s).toFixed(0)} msg/s; target Dovecot CPU ${a2.cpu.toFixed(2)} s), `
-        + `dsync ${d.toFixed(2)} s (${(msgs / d).toFixed(0)} msg/s): APPEND only / dsync throughput ${(d / a2.s).toFixed(2)} (load ${loadavg()[0]!.toFixed(2)})`);
+        + `lean proxy ${p2.s.toFixed(2)} s (node CPU ${p2.node.toFixed(2)} s), dsync ${d.toFixed(2)} s (${(msgs / d).toFixed(0)} msg/s): `
+        + `throughput / dsync: APPEND only ${(d / a2.s).toFixed(2)}, lean proxy ${(d / p2.s).toFixed(2)} (load ${loadavg()[0]!.toFixed(2)})`);
     }
-    console.log(`APPEND only / dsync per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; mean ${(ratios.reduce((x, y) => x + y, 0) / ratios.length).toFixed(2)}`);
+    const mean = (xs: number[]) => (xs.reduce((x, y) => x + y, 0) / xs.length).toFixed(2);
+    console.log(`APPEND only / dsync per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; mean ${mean(ratios)}`);
+    console.log(`lean proxy / dsync per round: ${pratios.map((x) => x.toFixed(2)).join(', ')}; mean ${mean(pratios)}`);
   } finally {
     await bl.cleanup();
   }

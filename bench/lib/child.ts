@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 /** `env`: variables set (over this process's) for the child only, e.g. a variant's settings. */
 export function runBenchChild<T>(scriptUrl: string, arg: string, profileDir?: string, env?: Record<string, string>): Promise<T> {
   return new Promise((resolve, reject) => {
-    const args = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...(process.env.MB_BENCH_NODE_FLAGS ? process.env.MB_BENCH_NODE_FLAGS.split(' ') : []), '--import', 'tsx', fileURLToPath(scriptUrl), '--child', arg];
+    const args = [...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), ...((env?.MB_BENCH_NODE_FLAGS ?? process.env.MB_BENCH_NODE_FLAGS)?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', fileURLToPath(scriptUrl), '--child', arg];
     const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], ...(env ? { env: { ...process.env, ...env } } : {}) });
     let out = '';
     c.stdout.on('data', (b: Buffer) => { out += b.toString(); });
