@@ -198,6 +198,15 @@ export class PipelinedAppender {
     return items.map((_, i) => ({ ok: true, uid: uids.length === items.length ? uids[i]! : null }));
   }
 
+  /** A simple command with a quoted mailbox argument (CREATE, SUBSCRIBE): the server's tagged answer, "OK ..." / "NO ...". */
+  async mailboxCommand(verb: 'CREATE' | 'SUBSCRIBE', wireMailbox: string): Promise<string> {
+    try {
+      return await this.command([`${verb} ${quoted(wireMailbox)}\r\n`]);
+    } catch (err) {
+      throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `${verb} ${wireMailbox}: connection lost`, { retry: 'transient', cause: err });
+    }
+  }
+
   /**
    * STATUS (MESSAGES UIDVALIDITY) of a wire mailbox name, on this connection: a target folder's count and
    * UIDVALIDITY without a SELECT on the control session (which is opened only when a folder needs it).

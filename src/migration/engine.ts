@@ -11,7 +11,7 @@ import { logEvent, type Logger, type Metrics } from '../observe/index.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 import { MigrationErrors } from './errors.js';
-import { ensureTargetFolders, planUserFolders, targetInfo } from './folders.js';
+import { ensureTargetFolders, imapflowMaker, pipelinedMaker, planUserFolders, targetInfo, type FolderMaker } from './folders.js';
 import { appendMessage } from './imap-ops.js';
 import { authFor, closeSession, openSession } from './session.js';
 import { PipelinedAppender } from './appender.js';
@@ -118,10 +118,10 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
     await dryRun(report, source, plan.mappings, state, user.address, deps.migration.skipDeleted);
     return;
   }
-  await ensureTargetFolders(control, info, plan);
-  if (deps.onProgress) deps.onProgress({ type: 'estimate', address: user.address, messages: await expectedMessages(source, state, user.address, plan.mappings.map((m) => m.source)) });
-  const { appenders, close, status: targetStatus } = await openAppenders(deps, user, control);
+  const { appenders, close, status: targetStatus, maker } = await openAppenders(deps, user, control);
   closers.push(close);
+  await ensureTargetFolders(maker ?? imapflowMaker(control), info, plan);
+  if (deps.onProgress) deps.onProgress({ type: 'estimate', address: user.address, messages: await expectedMessages(source, state, user.address, plan.mappings.map((m) => m.source)) });
   const reader = await openReader(deps, user);
   closers.push(() => reader.close());
   const maxSize = appendLimit(deps, control);
@@ -154,7 +154,8 @@ function openReader(deps: EngineDeps, user: MigrationUser): Promise<RawImap> {
  * The APPEND side: pipelined connections when the target offers LITERAL+ (see
  * appender.ts), else imapflow sessions (one command in flight each).
  */
-async function openAppenders(deps: EngineDeps, user: MigrationUser, control: ImapFlow): Promise<{ appenders: Appender[]; close: () => void; status?: FolderDeps['targetStatus'] }> {
+async function openAppenders(deps: EngineDeps, user: MigrationUser, control: ImapFlow):
+  Promise<{ appenders: Appender[]; close: () => void; status?: FolderDeps['targetStatus']; maker?: FolderMaker }> {
   const n = Math.max(1, deps.appendConnections ?? 2);
   if (control.capabilities.has('LITERAL+')) {
     const ep = endpoints(deps).target;
@@ -167,7 +168,7 @@ async function openAppenders(deps: EngineDeps, user: MigrationUser, control: Ima
       throw err;
     }
     return { appenders: pipes.map((p) => ({ append: (f, b, fl, d) => p.append(f.wire, b, fl, d), appendMany: (f, items) => p.appendMany(f.wire, items) })),
-      close: () => { for (const p of pipes) p.close(); }, status: (wire) => pipes[0]!.status(wire) };
+      close: () => { for (const p of pipes) p.close(); }, status: (wire) => pipes[0]!.status(wire), maker: pipelinedMaker(pipes[0]!, imapflowMaker(control)) };
   }
   const conns = [control];
   for (let i = 1; i < n; i++) conns.push(await openSide(deps, user, 'target'));

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SourceFolder } from '../protocol/imap/index.js';
-import { personalNamespace, planFromList, type TargetInfo } from './folders.js';
+import { personalNamespace, pipelinedMaker, planFromList, type TargetInfo } from './folders.js';
 
 const cfg = { from: 'legacy', to: 'cloud', concurrency: 1, deleteOnTarget: false, skipDeleted: true };
 const plainTarget: TargetInfo = { delimiter: '/', prefix: '', specialUse: { '\\Sent': 'Sent' }, existing: new Set(), subscribed: new Set() };
@@ -29,4 +29,25 @@ test('planFromList: a target namespace prefix is added, but not to INBOX', () =>
   const t: TargetInfo = { ...plainTarget, prefix: 'INBOX.', delimiter: '.', specialUse: { '\\Sent': 'INBOX.Sent' } };
   assert.deepEqual(targets(courier, { prefix: 'INBOX.', delimiter: '.' }, t),
     { INBOX: 'INBOX', 'INBOX.Sent': 'INBOX.Sent', 'INBOX.Projects': 'INBOX.Projects', 'INBOX.Projects.A': 'INBOX.Projects.A' });
+});
+
+test('pipelinedMaker: CREATE and SUBSCRIBE on the APPEND connection; ALREADYEXISTS is done, NO is an error, unquotable names go the other way', async () => {
+  const sent: string[] = [];
+  const viaFallback: string[] = [];
+  const conn = {
+    mailboxCommand: async (verb: 'CREATE' | 'SUBSCRIBE', wire: string) => {
+      sent.push(`${verb} ${wire}`);
+      if (wire === 'Exists') return 'NO [ALREADYEXISTS] Mailbox already exists';
+      if (wire === 'Bad') return 'NO [CANNOT] Invalid mailbox name';
+      return 'OK done';
+    },
+  };
+  const maker = pipelinedMaker(conn, { create: async (w) => { viaFallback.push(`CREATE ${w}`); }, subscribe: async (w) => { viaFallback.push(`SUBSCRIBE ${w}`); } });
+  await maker.create('Archiv/2024');
+  await maker.create('Exists');
+  await assert.rejects(maker.create('Bad'), /CANNOT/);
+  await maker.subscribe('Archiv/2024');
+  await maker.create('odd\r\nname');
+  assert.deepEqual(sent, ['CREATE Archiv/2024', 'CREATE Exists', 'CREATE Bad', 'SUBSCRIBE Archiv/2024']);
+  assert.deepEqual(viaFallback, ['CREATE odd\r\nname']);
 });

@@ -105,13 +105,49 @@ export function planFromList(folders: SourceFolder[], ns: Namespace | undefined,
   return { plan, sourceDelimiter, sourcePrefix };
 }
 
+/** CREATE and SUBSCRIBE of wire (modified UTF-7) names: on the pipelined APPEND connection where there is one. */
+export interface FolderMaker {
+  /** Resolves when the folder exists (also when it already did); throws when the server refuses. */
+  create(wire: string): Promise<void>;
+  /** Best effort, as imapflow's: a refusal is not an error. */
+  subscribe(wire: string): Promise<void>;
+}
+
+/** The same through imapflow (a target without LITERAL+, or a name that cannot be sent as a quoted string). */
+export function imapflowMaker(target: ImapFlow): FolderMaker {
+  return {
+    create: async (wire) => { await target.mailboxCreate(clientPath(wire)); },
+    subscribe: async (wire) => { await target.mailboxSubscribe(clientPath(wire)); },
+  };
+}
+
+/**
+ * On a pipelined APPEND connection (appender.ts): no imapflow round trips for the 2 x N folder commands of a
+ * user's first pass. A name that cannot go as a quoted string (CR, LF or NUL) goes through `fallback`.
+ * CREATE answered NO [ALREADYEXISTS] (RFC 5530) counts as done: another process made it meanwhile.
+ */
+export function pipelinedMaker(conn: { mailboxCommand(verb: 'CREATE' | 'SUBSCRIBE', wire: string): Promise<string> }, fallback: FolderMaker): FolderMaker {
+  const unquotable = (wire: string) => /[\r\n\0]/.test(wire);
+  return {
+    create: async (wire) => {
+      if (unquotable(wire)) return fallback.create(wire);
+      const answer = await conn.mailboxCommand('CREATE', wire);
+      if (!/^OK\b/i.test(answer) && !/\[ALREADYEXISTS\]/i.test(answer)) throw new Error(answer.split(/\r?\n/)[0]);
+    },
+    subscribe: async (wire) => {
+      if (unquotable(wire)) return fallback.subscribe(wire);
+      await conn.mailboxCommand('SUBSCRIBE', wire);
+    },
+  };
+}
+
 /** Parents first, so "A/B" exists before "A/B/C" is created on servers that do not create parents. */
-export async function ensureTargetFolders(target: ImapFlow, info: TargetInfo, plan: MappingPlan): Promise<void> {
+export async function ensureTargetFolders(target: FolderMaker, info: TargetInfo, plan: MappingPlan): Promise<void> {
   const wanted = [...new Set(plan.mappings.map((m) => m.target))].sort((a, b) => a.length - b.length);
   for (const wire of wanted) {
     if (info.existing.has(wire) || wire.toUpperCase() === 'INBOX') continue;
     try {
-      await target.mailboxCreate(clientPath(wire));
+      await target.create(wire);
     } catch (err) {
       throw new MbError(MigrationErrors.MIGRATION_FOLDER_FAILED, `target folder ${clientPath(wire)} could not be created`, { cause: err });
     }
@@ -120,7 +156,7 @@ export async function ensureTargetFolders(target: ImapFlow, info: TargetInfo, pl
   const subscribe = new Set(plan.mappings.filter((m) => m.subscribed).map((m) => m.target));
   for (const wire of subscribe) {
     if (info.subscribed.has(wire)) continue;
-    await target.mailboxSubscribe(clientPath(wire));
+    await target.subscribe(wire);
     info.subscribed.add(wire);
   }
 }

@@ -59,7 +59,11 @@ test('target folders: STATUS on the APPEND connection, SELECT only for a pass th
   const first = await pass(lab, store, relay, u.address);
   assert.deepEqual(selects(first), [], first.join('\n'));
   assert.ok(statuses(first).length >= 2, first.join('\n'));
+  // The folder made and subscribed (on the APPEND connection: the relay sees the pipelined appender's own tags).
+  assert.ok(first.some((c) => /^A\d+ CREATE "Work"$/.test(c)), first.join('\n'));
   await sameContent(lab, u.address);
+  const subscribed = await withSession(lab.dovecot.cloud, u.address, async (c) => (await c.list()).filter((f) => f.subscribed).map((f) => f.path).sort());
+  assert.ok(subscribed.includes('Work'), subscribed.join(' '));
 
   assert.deepEqual(selects(await pass(lab, store, relay, u.address)), []);
 
