@@ -11,18 +11,15 @@ import { logEvent, type Logger, type Metrics } from '../observe/index.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 import { MigrationErrors } from './errors.js';
-import { ensureTargetFolders, imapflowMaker, pipelinedMaker, planUserFolders, targetInfo, type FolderMaker } from './folders.js';
-import { appendMessage } from './imap-ops.js';
-import { authFor, closeSession, openSession } from './session.js';
-import { PipelinedAppender } from './appender.js';
-import { RawImap } from './raw-imap.js';
+import { ensureTargetFolders, imapflowMaker, planUserFolders, targetInfo } from './folders.js';
+import { closeSession } from './session.js';
+import { appendLimit, openAppenders, openReader, openSide, serverKey } from './connections.js';
 import { backoffFor, classifyFailure, type RetryDecision } from './retry.js';
 import { ServerLimiter, isThrottle, throttledSide } from './throttle.js';
 import { expectedMessages } from './expected.js';
-import type { Appender } from './copier.js';
 import { MigrationState } from './state.js';
 import { DEFAULT_LEASE_MS, UserLease, newLeaseOwner, type LeaseHolder } from './lease.js';
-import { syncFolder, type FolderDeps } from './sync-folder.js';
+import { syncFolder } from './sync-folder.js';
 import { newVerifyCache, verifyTarget, type UserVerify, type VerifyCache } from './verify.js';
 import { ESTIMATE_METHOD, countNew, estimateSeconds, inventoryFolder, measureSample, type PlanFolder, type SampleResult } from './plan.js';
 import { addCounts, emptyCounts, type MigrationUser, type ProgressEvent, type UserPassReport } from './types.js';
@@ -57,37 +54,6 @@ export interface EngineDeps {
    */
   leaseOwner?: string;
   leaseMs?: number;
-}
-
-/** A server's key for the limiter: its endpoint, so two system names on one server share the limit. */
-export function serverKey(deps: Pick<EngineDeps, 'source' | 'target'>, side: 'source' | 'target'): string {
-  const ep = endpoints(deps)[side];
-  return `${ep.host}:${ep.port}`;
-}
-
-export function endpoints(deps: Pick<EngineDeps, 'source' | 'target'>): { source: NonNullable<SystemConfig['imap']>; target: NonNullable<SystemConfig['imap']> } {
-  const s = deps.source.imap;
-  const t = deps.target.imap;
-  if (!s || !t) {
-    throw new MbError(MigrationErrors.MIGRATION_NOT_CONFIGURED,
-      `migration needs imap on both systems: systems.${s ? deps.target.name : deps.source.name}.imap is missing`);
-  }
-  return { source: s, target: t };
-}
-
-export function openSide(deps: Pick<EngineDeps, 'source' | 'target'>, user: MigrationUser, side: 'source' | 'target'): Promise<ImapFlow> {
-  const sys = side === 'source' ? deps.source : deps.target;
-  const login = side === 'source' ? user.source : user.target;
-  return openSession({ endpoint: endpoints(deps)[side], system: sys.name, address: user.address,
-    ...(login ? { login } : {}), ...(sys.tlsInsecure ? { tlsInsecure: true } : {}) });
-}
-
-function appendLimit(deps: EngineDeps, target: ImapFlow): number | undefined {
-  const limits = [deps.migration.maxMessageSize, deps.target.imap?.appendLimit];
-  const cap = target.capabilities.get('APPENDLIMIT');
-  if (typeof cap === 'number' && cap > 0) limits.push(cap);
-  const set = limits.filter((n): n is number => typeof n === 'number');
-  return set.length > 0 ? Math.min(...set) : undefined;
 }
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -141,41 +107,6 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
   for (const r of report.refusals) logEvent(log, 'migration.message.refused', { folder: r.folder, uid: r.uid, size: r.size, reason: r.reason }, undefined, deps.metrics);
   for (const k of report.droppedKeywords ?? []) logEvent(log, 'migration.keywords.dropped', { folder: k.folder, uid: k.uid, keywords: k.keywords }, undefined, deps.metrics);
   report.ok = report.refusals.length === 0;
-}
-
-/** The source side of the copy: a lean pipelined reader (raw-imap.ts) logged in like the imapflow session. */
-function openReader(deps: EngineDeps, user: MigrationUser): Promise<RawImap> {
-  const ep = endpoints(deps).source;
-  const auth = authFor({ endpoint: ep, system: deps.source.name, address: user.address, ...(user.source ? { login: user.source } : {}) });
-  return RawImap.open(ep, { user: auth.user, pass: auth.pass ?? '', ...(auth.authzid ? { authzid: auth.authzid } : {}) }, deps.source.name, deps.source.tlsInsecure === true);
-}
-
-/**
- * The APPEND side: pipelined connections when the target offers LITERAL+ (see
- * appender.ts), else imapflow sessions (one command in flight each).
- */
-async function openAppenders(deps: EngineDeps, user: MigrationUser, control: ImapFlow):
-  Promise<{ appenders: Appender[]; close: () => void; status?: FolderDeps['targetStatus']; maker?: FolderMaker }> {
-  const n = Math.max(1, deps.appendConnections ?? 2);
-  if (control.capabilities.has('LITERAL+')) {
-    const ep = endpoints(deps).target;
-    const auth = authFor({ endpoint: ep, system: deps.target.name, address: user.address, ...(user.target ? { login: user.target } : {}) });
-    const pipes: PipelinedAppender[] = [];
-    try {
-      for (let i = 0; i < n; i++) pipes.push(await PipelinedAppender.open(ep, { user: auth.user, pass: auth.pass ?? '', ...(auth.authzid ? { authzid: auth.authzid } : {}) }, deps.target.tlsInsecure === true));
-    } catch (err) {
-      for (const p of pipes) p.close();
-      throw err;
-    }
-    return { appenders: pipes.map((p) => ({ append: (f, b, fl, d) => p.append(f.wire, b, fl, d), appendMany: (f, items) => p.appendMany(f.wire, items) })),
-      close: () => { for (const p of pipes) p.close(); }, status: (wire) => pipes[0]!.status(wire), maker: pipelinedMaker(pipes[0]!, imapflowMaker(control)) };
-  }
-  const conns = [control];
-  for (let i = 1; i < n; i++) conns.push(await openSide(deps, user, 'target'));
-  return {
-    appenders: conns.map((c) => ({ append: (f, b, fl, d) => appendMessage(c, f.path, b, fl, d) })),
-    close: () => { for (const c of conns.slice(1)) void closeSession(c); },
-  };
 }
 
 /**
