@@ -79,6 +79,11 @@ test('batch intents: one record per batch, replaced by its results in one write;
     await state.writeMessages('a@example.com', 'Sent', [], { put: batch });
     await state.forgetMessages('a@example.com', 'Sent');
     assert.deepEqual(await state.intents('a@example.com', 'Sent'), []);
+    // A record whose entries all have rows is spent: reading it drops it.
+    await state.writeMessages('a@example.com', 'Drafts', [{ uid: 5, state: 'done', size: 105, targetUid: 50 }], { put: batch.slice(0, 1) });
+    assert.deepEqual(await state.intents('a@example.com', 'Drafts'), []);
+    const left = await store.db.selectFrom('migration_intents').select('source_folder').execute();
+    assert.deepEqual(left.map((r) => r.source_folder), []);
   } finally {
     await store.close();
   }

@@ -184,10 +184,12 @@ export class MigrationState {
           flags: JSON.stringify(flags), detail: null, updated_at: num(r.updated_at) });
       }
     }
-    // An entry that has a row is resolved (a recovery that wrote it stopped before it cleared the records): leave it.
+    // An entry that has a row is resolved (a recovery that wrote it stopped before it cleared the records): leave it,
+    // and records left with nothing unresolved are spent.
     const known = new Set((await this.messagesByUids(address, source, entries.map((e) => e.source_uid))).map((r) => r.source_uid));
-    for (const e of entries) if (!known.has(e.source_uid)) out.push(e);
-    return out.sort((x, y) => x.source_uid - y.source_uid);
+    const open = entries.filter((e) => !known.has(e.source_uid));
+    if (recs.length > 0 && open.length === 0) await this.clearIntents(address, source);
+    return [...out, ...open].sort((x, y) => x.source_uid - y.source_uid);
   }
 
   /** Forgets the batch records of a folder (their messages are resolved, or the folder's map is rebuilt). */
