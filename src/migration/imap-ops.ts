@@ -6,6 +6,7 @@
 import type { ImapFlow } from 'imapflow';
 import { MbError, describeError } from '../core/index.js';
 import { MigrationErrors } from './errors.js';
+import { expandSet } from './imap-parse.js';
 
 export interface MessageMeta {
   uid: number;
@@ -54,4 +55,21 @@ export async function appendMessage(client: ImapFlow, path: string, body: Buffer
     if (isRefusal(err)) return { ok: false, reason: serverAnswer(err) };
     throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `APPEND to ${path}: ${serverAnswer(err)}`, { retry: 'transient', cause: err });
   }
+}
+
+/**
+ * A selected folder's UIDs, ascending, as one typed array (4 bytes each): UID SEARCH
+ * RETURN (ALL) ALL (ESEARCH, RFC 4731) answers one compact sequence-set, so no
+ * object per message is made on the way (a plain UID SEARCH answer is parsed into
+ * a token per number); without ESEARCH, the plain SEARCH. With `from`, only the
+ * UIDs from there on (UID from:*).
+ */
+export async function listUids(client: ImapFlow, from = 1, only?: { deleted: boolean }): Promise<Uint32Array> {
+  if (!client.mailbox || client.mailbox.exists === 0) return new Uint32Array(0);
+  const query = { ...(from > 1 ? { uid: `${from}:*` } : { all: true }), ...only };
+  const r = await client.search(query, { uid: true, returnOptions: ['ALL'] });
+  if (!r) return new Uint32Array(0);
+  const all = Array.isArray(r) ? Uint32Array.from(r).sort() : expandSet(r.all ?? '');
+  // "n:*" also matches the highest UID when n is past it (RFC 3501 6.4.8).
+  return from > 1 && all.length > 0 && all[0]! < from ? all.filter((u) => u >= from) : all;
 }

@@ -24,7 +24,8 @@ import type { ImapFlow } from 'imapflow';
 import { clientPath } from './folders.js';
 import { fetchBodies } from './imap-ops.js';
 import { uidSet } from './raw-imap.js';
-import { indexOf, listUids } from './verify.js';
+import { indexOf } from './imap-parse.js';
+import { listUids } from './imap-ops.js';
 
 export interface PlanFolder {
   source: string;

@@ -24,7 +24,8 @@ import { uidSet, type RawImap } from './raw-imap.js';
 import type { MessageRow, MigrationState } from './state.js';
 import { emptyCounts, type DroppedKeywords, type FolderReport, type Refusal } from './types.js';
 import { isAtomFlag } from './appender.js';
-import { expandSet, indexOf, listUids } from './verify.js';
+import { expandSet, indexOf } from './imap-parse.js';
+import { listUids } from './imap-ops.js';
 
 export interface FolderDeps {
   address: string;

@@ -37,7 +37,7 @@ test('HashTable: a CR-collapsed digest that differs is kept; sizes round-trip', 
 });
 
 test('expandSet: an ESEARCH ALL sequence-set to ascending UIDs (ranges either way round)', async () => {
-  const { expandSet } = await import('./verify.js');
+  const { expandSet } = await import('./imap-parse.js');
   assert.deepEqual([...expandSet('1:3,7,12:9,20')], [1, 2, 3, 7, 9, 10, 11, 12, 20]);
   assert.deepEqual([...expandSet('')], []);
   assert.equal(expandSet('1:100000').length, 100000);

@@ -30,7 +30,8 @@ import { contentId, copyableFlags, sameFlags } from './content.js';
 import { batches } from './copier.js';
 import { clientPath } from './folders.js';
 import { fetchBodies, type MessageMeta } from './imap-ops.js';
-import { uidSet } from './raw-imap.js';
+import { indexOf, uidSet } from './imap-parse.js';
+import { listUids } from './imap-ops.js';
 import type { MigrationState } from './state.js';
 import type { FolderMapping } from '../protocol/imap/index.js';
 
@@ -166,49 +167,6 @@ interface Side {
   probe?: VerifyProbe | undefined;
 }
 
-/** An RFC 3501 sequence-set of numbers ("1:3,7,9:12") as one ascending typed array, read without splitting it. */
-export function expandSet(set: string): Uint32Array {
-  const ranges: number[] = [];
-  let total = 0;
-  for (let i = 0; i < set.length;) {
-    let a = 0;
-    while (i < set.length && set.charCodeAt(i) >= 48 && set.charCodeAt(i) <= 57) a = a * 10 + set.charCodeAt(i++) - 48;
-    let b = a;
-    if (set[i] === ':') {
-      i++;
-      b = 0;
-      while (i < set.length && set.charCodeAt(i) >= 48 && set.charCodeAt(i) <= 57) b = b * 10 + set.charCodeAt(i++) - 48;
-    }
-    if (set[i] === ',') i++;
-    else if (i < set.length) throw new Error(`not a sequence-set: ${set.slice(0, 40)}`);
-    if (a > 0 && b > 0) {
-      ranges.push(Math.min(a, b), Math.max(a, b));
-      total += Math.abs(b - a) + 1;
-    }
-  }
-  const out = new Uint32Array(total);
-  let n = 0;
-  for (let r = 0; r < ranges.length; r += 2) for (let u = ranges[r]!; u <= ranges[r + 1]!; u++) out[n++] = u;
-  return out.sort();
-}
-
-/**
- * A selected folder's UIDs, ascending, as one typed array (4 bytes each): UID SEARCH
- * RETURN (ALL) ALL (ESEARCH, RFC 4731) answers one compact sequence-set, so no
- * object per message is made on the way (a plain UID SEARCH answer is parsed into
- * a token per number); without ESEARCH, the plain SEARCH. With `from`, only the
- * UIDs from there on (UID from:*).
- */
-export async function listUids(client: ImapFlow, from = 1, only?: { deleted: boolean }): Promise<Uint32Array> {
-  if (!client.mailbox || client.mailbox.exists === 0) return new Uint32Array(0);
-  const query = { ...(from > 1 ? { uid: `${from}:*` } : { all: true }), ...only };
-  const r = await client.search(query, { uid: true, returnOptions: ['ALL'] });
-  if (!r) return new Uint32Array(0);
-  const all = Array.isArray(r) ? Uint32Array.from(r).sort() : expandSet(r.all ?? '');
-  // "n:*" also matches the highest UID when n is past it (RFC 3501 6.4.8).
-  return from > 1 && all.length > 0 && all[0]! < from ? all.filter((u) => u >= from) : all;
-}
-
 /** Opens a folder read-only; its UIDs ascending (numbers only) and the cache entries for it. */
 async function openSide(client: ImapFlow, side: 'source' | 'target', wire: string, display: string, skipDeleted: boolean,
   known: VerifyCache | undefined, keep: VerifyCache | undefined, probe: VerifyProbe | undefined): Promise<{ s: Side; uids: Uint32Array }> {
@@ -302,20 +260,6 @@ export interface VerifyDeps {
   /** UIDs per window (default VERIFY_WINDOW). */
   window?: number;
   probe?: VerifyProbe;
-}
-
-/** Index of `uid` in an ascending array, or -1 (binary search). */
-export function indexOf(sorted: Uint32Array, uid: number): number {
-  let lo = 0;
-  let hi = sorted.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const u = sorted[mid]!;
-    if (u === uid) return mid;
-    if (u < uid) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
 }
 
 /** Verifies one target folder against every source folder mapped into it. */

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { LAB_HOST } from '../../harness/index.js';
-import { expandSet } from '../../../src/migration/verify.js';
+import { expandSet } from '../../../src/migration/imap-parse.js';
 
 export interface ImapRelay {
   port: number;
