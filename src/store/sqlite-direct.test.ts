@@ -2,9 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
 import { MbError } from '../core/index.js';
-import { directSqlite, openStore } from './index.js';
+import { directSqlite, openStore, type Store } from './index.js';
 
 const INSERT = 'INSERT INTO t (n, s) VALUES (?, ?)';
+
+const count = async (store: Store): Promise<number> => (await sql<{ c: number }>`SELECT count(*) AS c FROM t`.execute(store.db)).rows[0]!.c;
 
 async function fresh() {
   const store = await openStore({ sqlite: ':memory:' });
@@ -37,10 +39,9 @@ test('all or nothing: a bad row rolls the whole batch back and throws a store er
       assert.match(String(err.details?.sql), /INSERT INTO t/);
       return true;
     });
-    const n = await sql<{ c: number }>`SELECT count(*) AS c FROM t`.execute(store.db);
-    assert.equal(n.rows[0]!.c, 0);
+    assert.equal(await count(store), 0);
     d.runMany(INSERT, [[1, 'a']]);
-    assert.equal((await sql<{ c: number }>`SELECT count(*) AS c FROM t`.execute(store.db)).rows[0]!.c, 1);
+    assert.equal(await count(store), 1);
   } finally {
     await store.close();
   }
@@ -56,7 +57,7 @@ test('not available while a Kysely transaction is open (its rollback would take 
       throw new Error('roll back');
     }), /roll back/);
     assert.equal(d.available, true);
-    assert.equal((await sql<{ c: number }>`SELECT count(*) AS c FROM t`.execute(store.db)).rows[0]!.c, 0);
+    assert.equal(await count(store), 0);
   } finally {
     await store.close();
   }

@@ -8,7 +8,7 @@
  *   - a target without LITERAL+ (hidden by the relay) gets imapflow appenders and
  *     no STATUS: the folder is SELECTed and the copy is the same.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { useLab, type LabInfo } from '../../harness/index.js';
 import { newMigrationUser } from '../../harness/mail.js';
@@ -47,48 +47,48 @@ async function sameContent(lab: LabInfo, address: string): Promise<void> {
   }
 }
 
-test('target folders: STATUS on the APPEND connection, SELECT only for a pass that changes existing messages', async (t) => {
+/** A seeded source user, the target behind a recording relay (hiding `hideCaps`), a fresh state store. */
+async function setup(t: TestContext, local: string, hideCaps?: string[]): Promise<{ lab: LabInfo; address: string; relay: ImapRelay; store: Store }> {
   const lab = await useLab(t, { only: ['dovecot'] });
-  const u = await newMigrationUser(lab, 'tgtselect');
+  const u = await newMigrationUser(lab, local);
   await seed(lab, u.address);
-  const relay = await imapRelay(lab.dovecot.cloud.imapPort);
+  const relay = await imapRelay(lab.dovecot.cloud.imapPort, hideCaps ? { hideCaps } : {});
   t.after(() => relay.close());
   const store = await tempStore();
   t.after(() => store.close());
+  return { lab, address: u.address, relay, store };
+}
 
-  const first = await pass(lab, store, relay, u.address);
+test('target folders: STATUS on the APPEND connection, SELECT only for a pass that changes existing messages', async (t) => {
+  const { lab, address, relay, store } = await setup(t, 'tgtselect');
+
+  const first = await pass(lab, store, relay, address);
   assert.deepEqual(selects(first), [], first.join('\n'));
   assert.ok(statuses(first).length >= 2, first.join('\n'));
   // The folder made and subscribed (on the APPEND connection: the relay sees the pipelined appender's own tags).
   assert.ok(first.some((c) => /^A\d+ CREATE "Work"$/.test(c)), first.join('\n'));
-  await sameContent(lab, u.address);
-  const subscribed = await withSession(lab.dovecot.cloud, u.address, async (c) => (await c.list()).filter((f) => f.subscribed).map((f) => f.path).sort());
+  await sameContent(lab, address);
+  const subscribed = await withSession(lab.dovecot.cloud, address, async (c) => (await c.list()).filter((f) => f.subscribed).map((f) => f.path).sort());
   assert.ok(subscribed.includes('Work'), subscribed.join(' '));
 
-  assert.deepEqual(selects(await pass(lab, store, relay, u.address)), []);
+  assert.deepEqual(selects(await pass(lab, store, relay, address)), []);
 
   // A flag change on the source: the delta pass SELECTs the target folder to set it.
-  await withSession(lab.dovecot.legacy, u.address, async (c) => {
+  await withSession(lab.dovecot.legacy, address, async (c) => {
     await c.mailboxOpen('INBOX');
     await c.messageFlagsAdd('2', ['\\Flagged'], { uid: true });
   });
-  const delta = await pass(lab, store, relay, u.address);
+  const delta = await pass(lab, store, relay, address);
   assert.equal(selects(delta).length, 1, delta.join('\n'));
   assert.match(selects(delta)[0]!, /SELECT "?INBOX"?/i);
-  await sameContent(lab, u.address);
+  await sameContent(lab, address);
 });
 
 test('target folders: without LITERAL+ (imapflow appenders) the folder is SELECTed, and the copy is the same', async (t) => {
-  const lab = await useLab(t, { only: ['dovecot'] });
-  const u = await newMigrationUser(lab, 'tgtnolit');
-  await seed(lab, u.address);
-  const relay = await imapRelay(lab.dovecot.cloud.imapPort, { hideCaps: ['LITERAL+', 'LITERAL-'] });
-  t.after(() => relay.close());
-  const store = await tempStore();
-  t.after(() => store.close());
-  const first = await pass(lab, store, relay, u.address);
+  const { lab, address, relay, store } = await setup(t, 'tgtnolit', ['LITERAL+', 'LITERAL-']);
+  const first = await pass(lab, store, relay, address);
   assert.deepEqual(statuses(first), [], first.join('\n'));
   assert.ok(selects(first).length >= 2, first.join('\n'));
   assert.ok(first.some((c) => /^\S+ APPEND /i.test(c)));
-  await sameContent(lab, u.address);
+  await sameContent(lab, address);
 });
