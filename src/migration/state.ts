@@ -175,8 +175,9 @@ export class MigrationState {
    */
   async intents(address: string, source: string): Promise<MessageRow[]> {
     const out = await this.messages(address, source, 'intent');
-    const recs = await this.db.selectFrom('migration_intents').select(['entries', 'updated_at'])
-      .where('address', '=', address).where('source_folder', '=', source).execute();
+    const d = this.sqlite();
+    const recs = d ? d.all<{ entries: string; updated_at: number }>('SELECT entries, updated_at FROM migration_intents WHERE address = ? AND source_folder = ?', [address, source])
+      : await this.db.selectFrom('migration_intents').select(['entries', 'updated_at']).where('address', '=', address).where('source_folder', '=', source).execute();
     const entries: MessageRow[] = [];
     for (const r of recs) {
       for (const [uid, size, sha, key, flags] of JSON.parse(r.entries) as [number, number, string | null, string | null, string[]][]) {
