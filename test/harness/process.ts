@@ -76,12 +76,20 @@ export function labDir(path: string, mode = 0o755): string {
   return path;
 }
 
+/**
+ * chown -R to the lab user when we are root. A running server may create and
+ * remove files (index .tmp files) under the tree while we walk it, so an entry
+ * that vanished between readdir and chown is skipped, not an error.
+ */
 export function chownTree(path: string): void {
   const u = labUser();
   if (!u.root) return;
-  chownSync(path, u.uid, u.gid);
-  if (statSync(path).isDirectory()) {
+  try {
+    chownSync(path, u.uid, u.gid);
+    if (!statSync(path).isDirectory()) return;
     for (const name of readdirSync(path)) chownTree(join(path, name));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
 

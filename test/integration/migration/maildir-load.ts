@@ -42,7 +42,7 @@ export async function loadInboxMaildir(info: DovecotInfo, domain: string, addres
     utimesSync(file, m.date, m.date);
     bytes += m.body.length;
   }
-  chownTree(join(info.dir, 'mail'));
+  chownTree(join(info.dir, 'mail', domain));
   await doveadm(info, ['force-resync', '-u', address, 'INBOX']);
   return bytes;
 }

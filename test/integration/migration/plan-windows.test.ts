@@ -35,7 +35,7 @@ async function addMaildirFiles(info: DovecotInfo, domain: string, address: strin
     writeFileSync(file, f.body);
     utimesSync(file, new Date('2023-03-04T05:06:07Z'), new Date('2023-03-04T05:06:07Z'));
   });
-  chownTree(join(info.dir, 'mail'));
+  chownTree(join(info.dir, 'mail', domain));
   await doveadm(info, ['force-resync', '-u', address, 'INBOX']);
 }
 
