@@ -14,10 +14,11 @@ import { MbError } from '../core/index.js';
 import type { ImapEndpoint } from '../config/index.js';
 import { MigrationErrors } from './errors.js';
 import type { AppendOutcome } from './imap-ops.js';
+import { parseStatus, quoted } from './imap-parse.js';
 
 type Sock = Socket | TLSSocket;
 
-interface Waiter { resolve: (line: string) => void; reject: (err: Error) => void }
+interface Waiter { resolve: (line: string) => void; reject: (err: Error) => void; untagged: string[] }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
@@ -25,10 +26,6 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 export function imapDateTime(d: Date): string {
   const p = (n: number) => String(n).padStart(2, '0');
   return `${String(d.getUTCDate()).padStart(2, ' ')}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
-
-export function quoted(s: string): string {
-  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
 /** A flag that can be sent: an atom (RFC 3501 9: flag-keyword = atom, or "\" atom), ASCII only. */
@@ -54,9 +51,13 @@ export function expandUidSet(set: string): number[] {
 
 export class PipelinedAppender {
   private buf = '';
+  /** The response being read when a server literal (`{n}` at a line's end) split it: its text so far, and the literal's size. */
+  private acc = '';
+  private litNeed = -1;
   private tag = 0;
+  /** In the order sent: untagged answers go to the oldest command in flight (the server answers in order). */
   private readonly waiters = new Map<string, Waiter>();
-  private caps = new Set<string>();
+  private capSet = new Set<string>();
   private closed: Error | undefined;
 
   private constructor(private sock: Sock) {
@@ -82,34 +83,57 @@ export class PipelinedAppender {
 
   private onData(d: string): void {
     this.buf += d;
-    let i: number;
-    while ((i = this.buf.indexOf('\r\n')) >= 0) {
-      const line = this.buf.slice(0, i);
+    for (;;) {
+      if (this.litNeed >= 0) {
+        // Latin-1: one char per byte, so the literal is litNeed chars. It joins the line as a quoted string.
+        if (this.buf.length < this.litNeed) return;
+        this.acc += quoted(this.buf.slice(0, this.litNeed));
+        this.buf = this.buf.slice(this.litNeed);
+        this.litNeed = -1;
+      }
+      const i = this.buf.indexOf('\r\n');
+      if (i < 0) return;
+      const part = this.buf.slice(0, i);
       this.buf = this.buf.slice(i + 2);
-      if (line.startsWith('* ')) {
-        const caps = /^\* (?:OK \[)?CAPABILITY ([^\]]*)/i.exec(line);
-        if (caps) this.caps = new Set(caps[1]!.toUpperCase().split(' '));
-        if (this.greeting) { const g = this.greeting; this.greeting = undefined; g.resolve(line); }
-        if (/^\* BYE/i.test(line)) this.fail(new Error(line));
-        else this.untagged?.push(line);
+      const lit = /\{(\d+)\}$/.exec(part);
+      if (lit && (this.acc || part).startsWith('* ')) {
+        this.acc += part.slice(0, lit.index);
+        this.litNeed = Number(lit[1]);
         continue;
       }
-      const sp = line.indexOf(' ');
-      const w = this.waiters.get(line.slice(0, sp));
-      if (w) {
-        this.waiters.delete(line.slice(0, sp));
-        const caps = /^\S+ OK \[CAPABILITY ([^\]]*)\]/i.exec(line);
-        if (caps) this.caps = new Set(caps[1]!.toUpperCase().split(' '));
-        w.resolve(line.slice(sp + 1));
-      }
+      const line = this.acc + part;
+      this.acc = '';
+      this.onLine(line);
     }
   }
 
-  /** Sends one command (parts written in order) and resolves with "OK ..." / "NO ..." / "BAD ...". */
-  private command(parts: (string | Buffer)[]): Promise<string> {
+  private onLine(line: string): void {
+    if (line.startsWith('* ')) {
+      const caps = /^\* (?:OK \[)?CAPABILITY ([^\]]*)/i.exec(line);
+      if (caps) this.capSet = new Set(caps[1]!.toUpperCase().split(' '));
+      if (this.greeting) { const g = this.greeting; this.greeting = undefined; g.resolve(line); }
+      if (/^\* BYE/i.test(line)) this.fail(new Error(line));
+      else this.waiters.values().next().value?.untagged.push(line);
+      return;
+    }
+    const sp = line.indexOf(' ');
+    const w = this.waiters.get(line.slice(0, sp));
+    if (w) {
+      this.waiters.delete(line.slice(0, sp));
+      const caps = /^\S+ OK \[CAPABILITY ([^\]]*)\]/i.exec(line);
+      if (caps) this.capSet = new Set(caps[1]!.toUpperCase().split(' '));
+      w.resolve(line.slice(sp + 1));
+    }
+  }
+
+  /** Sends one command (parts written in order); resolves with "OK ..." / "NO ..." / "BAD ..." and the untagged lines it caused. */
+  private send(parts: (string | Buffer)[]): Promise<{ status: string; untagged: string[] }> {
     if (this.closed) return Promise.reject(this.closed);
     const tag = `A${++this.tag}`;
-    const done = new Promise<string>((resolve, reject) => this.waiters.set(tag, { resolve, reject }));
+    const done = new Promise<{ status: string; untagged: string[] }>((resolve, reject) => {
+      const w: Waiter = { resolve: (status) => resolve({ status, untagged: w.untagged }), reject, untagged: [] };
+      this.waiters.set(tag, w);
+    });
     // One segment per command where possible: head, literal and CRLF written corked.
     this.sock.cork();
     parts.forEach((p, i) => this.sock.write(i === 0 ? `${tag} ${p as string}` : p));
@@ -117,8 +141,26 @@ export class PipelinedAppender {
     return done;
   }
 
+  /** The tagged status of a command sent as parts. */
+  private async status1(parts: (string | Buffer)[]): Promise<string> {
+    return (await this.send(parts)).status;
+  }
+
+  /** One command line (LIST, LSUB, NAMESPACE: listing.ts); a lost connection is a transient error. */
+  async command(line: string): Promise<{ status: string; untagged: string[] }> {
+    try {
+      return await this.send([`${line}\r\n`]);
+    } catch (err) {
+      throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `${line.split(' ')[0]!}: connection lost`, { retry: 'transient', cause: err });
+    }
+  }
+
+  get caps(): ReadonlySet<string> {
+    return this.capSet;
+  }
+
   has(cap: string): boolean {
-    return this.caps.has(cap);
+    return this.capSet.has(cap);
   }
 
   static async open(ep: ImapEndpoint, auth: { user: string; pass: string; authzid?: string }, insecure = false): Promise<PipelinedAppender> {
@@ -128,12 +170,12 @@ export class PipelinedAppender {
     const a = new PipelinedAppender(sock);
     const unreachable = (err: unknown) => new MbError(MigrationErrors.MIGRATION_CONNECT_FAILED, `imap ${ep.host}:${ep.port}: unreachable`, { retry: 'transient', cause: err });
     try {
-      await new Promise<string>((resolve, reject) => { a.greeting = { resolve, reject }; sock.once('error', reject); });
+      await new Promise<string>((resolve, reject) => { a.greeting = { resolve, reject, untagged: [] }; sock.once('error', reject); });
     } catch (err) {
       throw unreachable(err);
     }
     if (ep.tls === 'starttls') {
-      if (!(await a.command(['STARTTLS\r\n'])).startsWith('OK')) throw unreachable(new Error('STARTTLS refused'));
+      if (!(await a.status1(['STARTTLS\r\n'])).startsWith('OK')) throw unreachable(new Error('STARTTLS refused'));
       sock.removeAllListeners('data');
       const secure = tlsConnect({ socket: sock, servername: ep.host, rejectUnauthorized: !insecure });
       await new Promise<void>((resolve, reject) => { secure.once('secureConnect', resolve); secure.once('error', reject); });
@@ -141,25 +183,25 @@ export class PipelinedAppender {
       a.attach(secure);
     }
     const answer = auth.authzid !== undefined
-      ? await a.command([`AUTHENTICATE PLAIN ${Buffer.from(`${auth.authzid}\0${auth.user}\0${auth.pass}`).toString('base64')}\r\n`])
-      : await a.command([`LOGIN ${quoted(auth.user)} ${quoted(auth.pass)}\r\n`]);
+      ? await a.status1([`AUTHENTICATE PLAIN ${Buffer.from(`${auth.authzid}\0${auth.user}\0${auth.pass}`).toString('base64')}\r\n`])
+      : await a.status1([`LOGIN ${quoted(auth.user)} ${quoted(auth.pass)}\r\n`]);
     if (!answer.startsWith('OK')) {
       a.close();
       throw new MbError(MigrationErrors.MIGRATION_LOGIN_FAILED, `imap ${ep.host}:${ep.port}: login refused for the appender`);
     }
-    if (!a.caps.has('LITERAL+')) await a.command(['CAPABILITY\r\n']);
+    if (!a.capSet.has('LITERAL+')) await a.status1(['CAPABILITY\r\n']);
     return a;
   }
 
   /** APPEND to a wire (modified UTF-7) mailbox name; never waits for the previous APPEND. */
   async append(wireMailbox: string, body: Buffer, flags: readonly string[], date?: Date): Promise<AppendOutcome> {
     const nul = body.indexOf(0) >= 0;
-    if (nul && !this.caps.has('BINARY')) return { ok: false, reason: 'contains NUL bytes and the target does not offer BINARY' };
+    if (nul && !this.capSet.has('BINARY')) return { ok: false, reason: 'contains NUL bytes and the target does not offer BINARY' };
     const literal = `${nul ? '~' : ''}{${body.length}+}\r\n`;
     const head = `APPEND ${quoted(wireMailbox)} ${flagList(flags)}${date ? ` ${quoted(imapDateTime(date))}` : ''} ${literal}`;
     let answer: string;
     try {
-      answer = await this.command([head, body, '\r\n']);
+      answer = await this.status1([head, body, '\r\n']);
     } catch (err) {
       throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `APPEND to ${wireMailbox}: connection lost`, { retry: 'transient', cause: err });
     }
@@ -178,7 +220,7 @@ export class PipelinedAppender {
    */
   async appendMany(wireMailbox: string, items: readonly { body: Buffer; flags: readonly string[]; date?: Date }[]): Promise<AppendOutcome[]> {
     const single = () => Promise.all(items.map((x) => this.append(wireMailbox, x.body, x.flags, x.date)));
-    if (items.length < 2 || !this.caps.has('MULTIAPPEND') || items.some((x) => x.body.length === 0 || (x.body.indexOf(0) >= 0 && !this.caps.has('BINARY')))) return single();
+    if (items.length < 2 || !this.capSet.has('MULTIAPPEND') || items.some((x) => x.body.length === 0 || (x.body.indexOf(0) >= 0 && !this.capSet.has('BINARY')))) return single();
     const parts: (string | Buffer)[] = [`APPEND ${quoted(wireMailbox)}`];
     for (const x of items) {
       const lit = `${x.body.indexOf(0) >= 0 ? '~' : ''}{${x.body.length}+}\r\n`;
@@ -188,7 +230,7 @@ export class PipelinedAppender {
     const head = parts.shift() as string;
     let answer: string;
     try {
-      answer = await this.command([head + (parts[0] as string), ...parts.slice(1)]);
+      answer = await this.status1([head + (parts[0] as string), ...parts.slice(1)]);
     } catch (err) {
       throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `APPEND to ${wireMailbox}: connection lost`, { retry: 'transient', cause: err });
     }
@@ -201,7 +243,7 @@ export class PipelinedAppender {
   /** A simple command with a quoted mailbox argument (CREATE, SUBSCRIBE): the server's tagged answer, "OK ..." / "NO ...". */
   async mailboxCommand(verb: 'CREATE' | 'SUBSCRIBE', wireMailbox: string): Promise<string> {
     try {
-      return await this.command([`${verb} ${quoted(wireMailbox)}\r\n`]);
+      return await this.status1([`${verb} ${quoted(wireMailbox)}\r\n`]);
     } catch (err) {
       throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `${verb} ${wireMailbox}: connection lost`, { retry: 'transient', cause: err });
     }
@@ -213,29 +255,11 @@ export class PipelinedAppender {
    * Undefined when the server says NO (e.g. the folder does not exist).
    */
   async status(wireMailbox: string): Promise<{ exists: number; uidValidity: number } | undefined> {
-    const untagged: string[] = [];
-    this.untagged = untagged;
-    let answer: string;
-    try {
-      answer = await this.command([`STATUS ${quoted(wireMailbox)} (MESSAGES UIDVALIDITY)\r\n`]);
-    } catch (err) {
-      throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `STATUS ${wireMailbox}: connection lost`, { retry: 'transient', cause: err });
-    } finally {
-      this.untagged = undefined;
-    }
-    if (!answer.startsWith('OK')) return undefined;
-    for (const l of untagged) {
-      // The attribute list is the last parenthesized part: the mailbox name before it may hold anything.
-      const items = /^\* STATUS .*\(([^()]*)\)\s*$/i.exec(l)?.[1];
-      const messages = items && /\bMESSAGES (\d+)/i.exec(items);
-      const validity = items && /\bUIDVALIDITY (\d+)/i.exec(items);
-      if (messages && validity) return { exists: Number(messages[1]), uidValidity: Number(validity[1]) };
-    }
-    return undefined;
+    const r = await this.command(`STATUS ${quoted(wireMailbox)} (MESSAGES UIDVALIDITY)`);
+    if (!r.status.startsWith('OK')) return undefined;
+    const st = parseStatus(r.untagged);
+    return st?.MESSAGES !== undefined && st.UIDVALIDITY !== undefined ? { exists: st.MESSAGES, uidValidity: st.UIDVALIDITY } : undefined;
   }
-
-  /** Untagged lines other than CAPABILITY/BYE, collected while a STATUS is out. */
-  private untagged: string[] | undefined;
 
   /** Resolves once every APPEND sent so far is answered, and the socket has room again. */
   drained(): Promise<void> {

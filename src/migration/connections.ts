@@ -1,6 +1,8 @@
 /**
- * The connections of one user's pass: the imapflow sessions of both sides (planning, control), the lean source
- * reader (raw-imap.ts) and the target's APPEND side (appender.ts), with the endpoint and limit helpers they share.
+ * The connections of one user's pass: the lean source reader (raw-imap.ts), the target's APPEND side
+ * (appender.ts), each listing its side's folders itself (listing.ts), and imapflow sessions only where those do
+ * not serve: the target's control session (opened on first use), a target without LITERAL+, a server whose
+ * listing is left to imapflow, and the verify/plan/dry-run commands.
  */
 import type { ImapFlow } from 'imapflow';
 import { MbError } from '../core/index.js';
@@ -8,7 +10,8 @@ import type { SystemConfig } from '../config/index.js';
 import { MigrationErrors } from './errors.js';
 import { imapflowMaker, pipelinedMaker, type FolderMaker } from './folders.js';
 import { appendMessage } from './imap-ops.js';
-import { authFor, closeSession, openSession } from './session.js';
+import { imapflowListing, rawListing, type Listing } from './listing.js';
+import { authFor, openSession } from './session.js';
 import { PipelinedAppender } from './appender.js';
 import { RawImap } from './raw-imap.js';
 import type { Appender } from './copier.js';
@@ -39,12 +42,21 @@ export function openSide(deps: Pick<EngineDeps, 'source' | 'target'>, user: Migr
     ...(login ? { login } : {}), ...(sys.tlsInsecure ? { tlsInsecure: true } : {}) });
 }
 
-export function appendLimit(deps: EngineDeps, target: ImapFlow): number | undefined {
-  const limits = [deps.migration.maxMessageSize, deps.target.imap?.appendLimit];
-  const cap = target.capabilities.get('APPENDLIMIT');
-  if (typeof cap === 'number' && cap > 0) limits.push(cap);
+/** The smallest of the configured size limits and the APPENDLIMIT the target announced (RFC 7889; a number only). */
+export function appendLimit(deps: EngineDeps, announced: number | undefined): number | undefined {
+  const limits = [deps.migration.maxMessageSize, deps.target.imap?.appendLimit, announced !== undefined && announced > 0 ? announced : undefined];
   const set = limits.filter((n): n is number => typeof n === 'number');
   return set.length > 0 ? Math.min(...set) : undefined;
+}
+
+/** APPENDLIMIT=N among raw capabilities, or imapflow's parsed number. */
+export function announcedLimit(caps: ReadonlySet<string> | ImapFlow['capabilities']): number | undefined {
+  if (caps instanceof Map) {
+    const v = caps.get('APPENDLIMIT');
+    return typeof v === 'number' ? v : undefined;
+  }
+  for (const c of caps) if (c.startsWith('APPENDLIMIT=')) return Number(c.slice(12)) || undefined;
+  return undefined;
 }
 
 /** The source side of the copy: a lean pipelined reader (raw-imap.ts) logged in like the imapflow session. */
@@ -54,30 +66,87 @@ export function openReader(deps: EngineDeps, user: MigrationUser): Promise<RawIm
   return RawImap.open(ep, { user: auth.user, pass: auth.pass ?? '', ...(auth.authzid ? { authzid: auth.authzid } : {}) }, deps.source.name, deps.source.tlsInsecure === true);
 }
 
+/** The source of a pass: the lean reader, its folder listing, and STATUS on it. */
+export interface SourceSide {
+  reader: RawImap;
+  listing: Listing;
+}
+
 /**
- * The APPEND side: pipelined connections when the target offers LITERAL+ (see
- * appender.ts), else imapflow sessions (one command in flight each).
+ * Logs in the reader and lists the folders on it; only a server rawListing() leaves to imapflow gets an imapflow
+ * session (recorded in `sessions`).
  */
-export async function openAppenders(deps: EngineDeps, user: MigrationUser, control: ImapFlow):
-  Promise<{ appenders: Appender[]; close: () => void; status?: FolderDeps['targetStatus']; maker?: FolderMaker }> {
-  const n = Math.max(1, deps.appendConnections ?? 2);
-  if (control.capabilities.has('LITERAL+')) {
-    const ep = endpoints(deps).target;
-    const auth = authFor({ endpoint: ep, system: deps.target.name, address: user.address, ...(user.target ? { login: user.target } : {}) });
-    const pipes: PipelinedAppender[] = [];
-    try {
-      for (let i = 0; i < n; i++) pipes.push(await PipelinedAppender.open(ep, { user: auth.user, pass: auth.pass ?? '', ...(auth.authzid ? { authzid: auth.authzid } : {}) }, deps.target.tlsInsecure === true));
-    } catch (err) {
-      for (const p of pipes) p.close();
-      throw err;
-    }
-    return { appenders: pipes.map((p) => ({ append: (f, b, fl, d) => p.append(f.wire, b, fl, d), appendMany: (f, items) => p.appendMany(f.wire, items) })),
-      close: () => { for (const p of pipes) p.close(); }, status: (wire) => pipes[0]!.status(wire), maker: pipelinedMaker(pipes[0]!, imapflowMaker(control)) };
+export async function openSource(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[], closers: (() => void)[]): Promise<SourceSide> {
+  const reader = await openReader(deps, user);
+  closers.push(() => reader.close());
+  let listing = await rawListing(reader);
+  if (!listing) {
+    const s = await openSide(deps, user, 'source');
+    sessions.push(s);
+    sourceSessions.add(s);
+    listing = await imapflowListing(s);
   }
-  const conns = [control];
-  for (let i = 1; i < n; i++) conns.push(await openSide(deps, user, 'target'));
+  return { reader, listing };
+}
+
+/** imapflow sessions opened on a source: a BYE on one of them names the source as the side that throttled. */
+export const sourceSessions = new WeakSet<ImapFlow>();
+
+/** The target of a pass. */
+export interface TargetSide {
+  appenders: Appender[];
+  /** The imapflow session for flags, deletes, reconciling and recovery, opened on first use (recorded in `sessions`). */
+  control: () => Promise<ImapFlow>;
+  /** STATUS of a target folder on the APPEND connection (pipelined targets only). */
+  status?: FolderDeps['targetStatus'];
+  maker: FolderMaker;
+  listing: Listing;
+  maxSize?: number;
+}
+
+/**
+ * The APPEND side: pipelined connections when the target offers LITERAL+ (see appender.ts), listing the folders
+ * on the first one; else imapflow sessions (one command in flight each), the control session being the first.
+ */
+export async function openTarget(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[], closers: (() => void)[]): Promise<TargetSide> {
+  const n = Math.max(1, deps.appendConnections ?? 2);
+  let opened: Promise<ImapFlow> | undefined;
+  const control = (): Promise<ImapFlow> => opened ??= openSide(deps, user, 'target').then((c) => { sessions.push(c); return c; });
+  const ep = endpoints(deps).target;
+  const auth = authFor({ endpoint: ep, system: deps.target.name, address: user.address, ...(user.target ? { login: user.target } : {}) });
+  const openPipe = () => PipelinedAppender.open(ep, { user: auth.user, pass: auth.pass ?? '', ...(auth.authzid ? { authzid: auth.authzid } : {}) }, deps.target.tlsInsecure === true);
+  const first = await openPipe();
+  closers.push(() => first.close());
+  if (first.has('LITERAL+')) {
+    const pipes = [first];
+    for (let i = 1; i < n; i++) {
+      const p = await openPipe();
+      closers.push(() => p.close());
+      pipes.push(p);
+    }
+    const listing = await rawListing(first) ?? await imapflowListing(await control());
+    const maxSize = appendLimit(deps, announcedLimit(first.caps));
+    return { appenders: pipes.map((p) => ({ append: (f, b, fl, d) => p.append(f.wire, b, fl, d), appendMany: (f, items) => p.appendMany(f.wire, items) })),
+      control, status: (wire) => first.status(wire), maker: pipelinedMaker(first, lazyMaker(control)), listing, ...(maxSize !== undefined ? { maxSize } : {}) };
+  }
+  // No LITERAL+: imapflow throughout (it sends each literal after the server's continuation).
+  first.close();
+  const ctl = await control();
+  const conns = [ctl];
+  for (let i = 1; i < n; i++) {
+    const c = await openSide(deps, user, 'target');
+    sessions.push(c);
+    conns.push(c);
+  }
+  const maxSize = appendLimit(deps, announcedLimit(ctl.capabilities));
+  return { appenders: conns.map((c) => ({ append: (f, b, fl, d) => appendMessage(c, f.path, b, fl, d) })), control, maker: imapflowMaker(ctl),
+    listing: await imapflowListing(ctl), ...(maxSize !== undefined ? { maxSize } : {}) };
+}
+
+/** imapflowMaker on the control session, opened only if a name needs it. */
+function lazyMaker(control: () => Promise<ImapFlow>): FolderMaker {
   return {
-    appenders: conns.map((c) => ({ append: (f, b, fl, d) => appendMessage(c, f.path, b, fl, d) })),
-    close: () => { for (const c of conns.slice(1)) void closeSession(c); },
+    create: async (wire) => imapflowMaker(await control()).create(wire),
+    subscribe: async (wire) => imapflowMaker(await control()).subscribe(wire),
   };
 }

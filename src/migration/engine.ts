@@ -11,9 +11,11 @@ import { logEvent, type Logger, type Metrics } from '../observe/index.js';
 import type { Kysely } from 'kysely';
 import type { Database } from '../store/index.js';
 import { MigrationErrors } from './errors.js';
-import { ensureTargetFolders, imapflowMaker, planUserFolders, targetInfo } from './folders.js';
+import { ensureTargetFolders, planUserFolders, targetInfo } from './folders.js';
+import { imapflowListing } from './listing.js';
+import type { MappingPlan } from '../protocol/imap/index.js';
 import { closeSession } from './session.js';
-import { appendLimit, openAppenders, openReader, openSide, serverKey } from './connections.js';
+import { announcedLimit, appendLimit, openSide, openSource, openTarget, serverKey, sourceSessions } from './connections.js';
 import { backoffFor, classifyFailure, type RetryDecision } from './retry.js';
 import { ServerLimiter, isThrottle, throttledSide } from './throttle.js';
 import { expectedMessages } from './expected.js';
@@ -63,38 +65,42 @@ async function closeAll(sessions: ImapFlow[], closers: (() => void)[]): Promise<
   await Promise.all(sessions.splice(0).map(closeSession));
 }
 
-/** Logs in on both sides (sessions are recorded for closing) and maps the folders. */
+/** Logs in on both sides through imapflow (sessions are recorded for closing) and maps the folders: verify and dry runs. */
 async function openBothSides(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[]) {
   const source = await openSide(deps, user, 'source');
   sessions.push(source);
+  sourceSessions.add(source);
   const target = await openSide(deps, user, 'target');
   sessions.push(target);
-  const info = await targetInfo(target);
-  const { plan } = await planUserFolders(source, info, deps.migration);
+  const info = targetInfo(await imapflowListing(target));
+  const { plan } = planUserFolders(await imapflowListing(source), info, deps.migration);
   return { source, target, info, plan };
 }
 
-/** One attempt at the pass; a retry after a dropped connection runs it again and resumes from the stored state. */
+/**
+ * One attempt at the pass; a retry after a dropped connection runs it again and resumes from the stored state.
+ * Two logins per user where the servers allow (listing.ts, connections.ts): the lean reader lists the source, the
+ * pipelined APPEND connection the target, and the target's imapflow control session opens only when a folder needs it.
+ */
 async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassReport, state: MigrationState, log: Logger,
   sessions: ImapFlow[], closers: (() => void)[]): Promise<void> {
-  const { source, target: control, info, plan } = await openBothSides(deps, user, sessions);
-  report.merges = plan.merges.map((x) => ({ target: x.target, sources: x.sources }));
-  report.collisions = plan.collisions;
   if (report.dryRun) {
+    const { source, plan } = await openBothSides(deps, user, sessions);
+    recordPlan(report, plan);
     await dryRun(report, source, plan.mappings, state, user.address, deps.migration.skipDeleted);
     return;
   }
-  const { appenders, close, status: targetStatus, maker } = await openAppenders(deps, user, control);
-  closers.push(close);
-  await ensureTargetFolders(maker ?? imapflowMaker(control), info, plan);
-  if (deps.onProgress) deps.onProgress({ type: 'estimate', address: user.address, messages: await expectedMessages(source, state, user.address, plan.mappings.map((m) => m.source)) });
-  const reader = await openReader(deps, user);
-  closers.push(() => reader.close());
-  const maxSize = appendLimit(deps, control);
+  const { reader, listing } = await openSource(deps, user, sessions, closers);
+  const target = await openTarget(deps, user, sessions, closers);
+  const info = targetInfo(target.listing);
+  const { plan } = planUserFolders(listing, info, deps.migration);
+  recordPlan(report, plan);
+  await ensureTargetFolders(target.maker, info, plan);
+  if (deps.onProgress) deps.onProgress({ type: 'estimate', address: user.address, messages: await expectedMessages((w) => reader.status(w), state, user.address, plan.mappings.map((m) => m.source)) });
   for (const m of plan.mappings) {
     deps.onProgress?.({ type: 'folder', address: user.address, folder: m.display.source, target: m.display.target, total: 0 });
-    const r = await syncFolder({ address: user.address, reader, control, appenders, ...(targetStatus ? { targetStatus } : {}), state, log, skipDeleted: deps.migration.skipDeleted,
-      deleteOnTarget: deps.migration.deleteOnTarget, ...(maxSize !== undefined ? { maxSize } : {}),
+    const r = await syncFolder({ address: user.address, reader, control: target.control, appenders: target.appenders, ...(target.status ? { targetStatus: target.status } : {}),
+      state, log, skipDeleted: deps.migration.skipDeleted, deleteOnTarget: deps.migration.deleteOnTarget, ...(target.maxSize !== undefined ? { maxSize: target.maxSize } : {}),
       ...(deps.batchMessages ? { batchMessages: deps.batchMessages } : {}), ...(deps.windowMessages ? { windowMessages: deps.windowMessages } : {}),
       onBatch: (folder, messages, bytes) => deps.onProgress?.({ type: 'messages', address: user.address, folder, messages, bytes }) }, m);
     report.folders.push(r.report);
@@ -107,6 +113,11 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
   for (const r of report.refusals) logEvent(log, 'migration.message.refused', { folder: r.folder, uid: r.uid, size: r.size, reason: r.reason }, undefined, deps.metrics);
   for (const k of report.droppedKeywords ?? []) logEvent(log, 'migration.keywords.dropped', { folder: k.folder, uid: k.uid, keywords: k.keywords }, undefined, deps.metrics);
   report.ok = report.refusals.length === 0;
+}
+
+function recordPlan(report: UserPassReport, plan: MappingPlan): void {
+  report.merges = plan.merges.map((x) => ({ target: x.target, sources: x.sources }));
+  report.collisions = plan.collisions;
 }
 
 /**
@@ -192,7 +203,7 @@ async function leasedPass(deps: EngineDeps, user: MigrationUser, dryRun: boolean
       report.error = { code: MbError.is(err) ? err.code : MigrationErrors.MIGRATION_IMAP_FAILED, message: describeError(err), unreachable: decision.action === 'retry' };
       if (decision.action === 'retry' && attempt < (deps.retries ?? 3) && !report.dryRun) {
         const wait = backoffFor(decision, attempt, deps.retryBaseMs ?? 1000);
-        if (isThrottle(decision)) lowerConcurrency(deps, user, log, err, decision, wait, sessions[0]?.byeReason !== undefined);
+        if (isThrottle(decision)) lowerConcurrency(deps, user, log, err, decision, wait, sessions.some((x) => sourceSessions.has(x) && x.byeReason !== undefined));
         report.retries = (report.retries ?? 0) + 1;
         logEvent(log, 'migration.user.retrying', { attempt: attempt + 1, rule: decision.rule, waitMs: wait, reason: report.error.message }, undefined, deps.metrics);
         await closeAll(sessions, closers);
@@ -331,9 +342,9 @@ export async function planUser(deps: EngineDeps, user: MigrationUser, opts: { sa
     sessions.push(source);
     const target = await openSide(deps, user, 'target');
     sessions.push(target);
-    const { plan } = await planUserFolders(source, await targetInfo(target), deps.migration);
+    const { plan } = planUserFolders(await imapflowListing(source), targetInfo(await imapflowListing(target)), deps.migration);
     Object.assign(out, { skipped: plan.skipped, merges: plan.merges.map((m) => ({ target: m.target, sources: m.sources })), collisions: plan.collisions, warnings: plan.warnings });
-    const maxSize = appendLimit(deps, target);
+    const maxSize = appendLimit(deps, announcedLimit(target.capabilities));
     let best: { wire: string; uids: Uint32Array } | undefined;
     for (const m of plan.mappings) {
       const inv = await inventoryFolder(source, m.source, maxSize, deps.migration.skipDeleted, deps.windowMessages);

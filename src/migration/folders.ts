@@ -5,11 +5,14 @@
  * UTF-8 paths and encodes them itself (modified UTF-7, RFC 3501 5.1.3), so wire
  * names from the plan are decoded before they are handed to it.
  */
-import type { ImapFlow, ListResponse } from 'imapflow';
+import type { ImapFlow } from 'imapflow';
 import { MbError } from '../core/index.js';
 import type { MigrationConfig } from '../config/index.js';
 import { decodeMutf7, planFolders, type MappingPlan, type SourceFolder, type SpecialUse } from '../protocol/imap/index.js';
 import { MigrationErrors } from './errors.js';
+import type { ListedFolder, Listing, Namespace } from './listing.js';
+
+export { personalNamespace, type Namespace } from './listing.js';
 
 /** The UTF-8 path imapflow wants for a wire name (a name that is not valid mUTF-7 goes as it is). */
 export function clientPath(wire: string): string {
@@ -17,37 +20,14 @@ export function clientPath(wire: string): string {
   return d.ok ? d.value : wire;
 }
 
-function wireName(f: ListResponse): string {
-  return f.pathAsListed || f.path;
-}
-
-export function toSourceFolders(list: readonly ListResponse[]): SourceFolder[] {
+export function toSourceFolders(list: readonly ListedFolder[]): SourceFolder[] {
   return list.map((f) => ({
-    path: wireName(f),
-    delimiter: f.delimiter ?? null,
-    // Only what the server announced (RFC 6154), never imapflow's guess from the name:
-    // planFolders applies its own localized-name table and reports why.
-    ...(f.specialUse && f.specialUseSource === 'extension' ? { specialUse: f.specialUse } : {}),
+    path: f.wire,
+    delimiter: f.delimiter,
+    ...(f.specialUse ? { specialUse: f.specialUse } : {}),
     flags: [...f.flags],
     subscribed: f.subscribed,
   }));
-}
-
-/**
- * The personal namespace (RFC 2342) as the server announced it after login:
- * Courier and Cyrus put every folder under "INBOX." while Dovecot and Exchange
- * use "". imapflow asks NAMESPACE itself; a server without it has "" and the
- * delimiter of its LIST.
- */
-export interface Namespace {
-  prefix: string;
-  delimiter: string | null;
-}
-
-export function personalNamespace(client: Pick<ImapFlow, 'namespace' | 'namespaces'>): Namespace | undefined {
-  const ns = client.namespaces?.personal?.[0] ?? client.namespace;
-  if (!ns) return undefined;
-  return { prefix: typeof ns.prefix === 'string' ? ns.prefix : '', delimiter: typeof ns.delimiter === 'string' ? ns.delimiter : null };
 }
 
 export interface TargetInfo {
@@ -60,20 +40,22 @@ export interface TargetInfo {
   subscribed: Set<string>;
 }
 
-export async function targetInfo(target: ImapFlow): Promise<TargetInfo> {
-  const list = await target.list();
+/** Component count of a wire name: for a use announced on several folders the shallowest wins (then by name), as imapflow has it. */
+const depth = (f: ListedFolder) => (f.delimiter ? f.wire.split(f.delimiter).length : 1);
+
+export function targetInfo(listing: Listing): TargetInfo {
+  const list = listing.folders;
   const specialUse: Partial<Record<SpecialUse, string>> = {};
-  for (const f of list) {
-    if (f.specialUse && f.specialUseSource === 'extension') specialUse[f.specialUse as SpecialUse] ??= wireName(f);
-  }
-  const inbox = list.find((f) => f.path.toUpperCase() === 'INBOX');
-  const ns = personalNamespace(target);
+  const announced = list.filter((f) => f.specialUse).sort((a, b) => depth(a) - depth(b) || (a.wire < b.wire ? -1 : a.wire > b.wire ? 1 : 0));
+  for (const f of announced) specialUse[f.specialUse!] ??= f.wire;
+  const inbox = list.find((f) => f.wire.toUpperCase() === 'INBOX');
+  const ns = listing.namespace;
   return {
     delimiter: ns?.delimiter ?? inbox?.delimiter ?? list[0]?.delimiter ?? '/',
     prefix: ns?.prefix ?? '',
     specialUse,
-    existing: new Set(list.map(wireName)),
-    subscribed: new Set(list.filter((f) => f.subscribed).map(wireName)),
+    existing: new Set(list.map((f) => f.wire)),
+    subscribed: new Set(list.filter((f) => f.subscribed).map((f) => f.wire)),
   };
 }
 
@@ -83,9 +65,8 @@ export interface UserFolders {
   sourcePrefix: string;
 }
 
-export async function planUserFolders(source: ImapFlow, target: TargetInfo, cfg: MigrationConfig): Promise<UserFolders> {
-  const list = await source.list();
-  return planFromList(toSourceFolders(list), personalNamespace(source), target, cfg);
+export function planUserFolders(source: Listing, target: TargetInfo, cfg: MigrationConfig): UserFolders {
+  return planFromList(toSourceFolders(source.folders), source.namespace, target, cfg);
 }
 
 /** The mapping from a listed source, its namespace and the target (pure: unit-tested with a fake NAMESPACE answer). */

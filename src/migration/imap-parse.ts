@@ -135,3 +135,21 @@ export function indexOf(sorted: Uint32Array, uid: number): number {
   }
   return -1;
 }
+
+/** An IMAP quoted string (RFC 3501 4.3); also how a server's literal is inlined into a response line for the line parsers. */
+export function quoted(s: string): string {
+  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+}
+
+/** The items of the first `* STATUS` line among `untagged` (MESSAGES, UIDNEXT, UIDVALIDITY, ... upper-cased), or undefined. */
+export function parseStatus(untagged: readonly string[]): Record<string, number> | undefined {
+  for (const l of untagged) {
+    // The attribute list is the last parenthesized part: the mailbox name before it may hold anything.
+    const items = /^\* STATUS .*\(([^()]*)\)\s*$/i.exec(l)?.[1];
+    if (items === undefined) continue;
+    const out: Record<string, number> = {};
+    for (const m of items.matchAll(/([A-Za-z-]+) (\d+)/g)) out[m[1]!.toUpperCase()] = Number(m[2]);
+    return out;
+  }
+  return undefined;
+}

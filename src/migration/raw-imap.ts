@@ -16,7 +16,7 @@ import { MbError } from '../core/index.js';
 import type { ImapEndpoint } from '../config/index.js';
 import { MigrationErrors } from './errors.js';
 import type { MessageMeta } from './imap-ops.js';
-import { parseFetch, uidSet, type FetchItem, type RawResponse } from './imap-parse.js';
+import { parseFetch, parseStatus, quoted, uidSet, type FetchItem, type RawResponse } from './imap-parse.js';
 
 export { parseFetch, parseImapDate, uidSet, type FetchItem, type RawResponse } from './imap-parse.js';
 
@@ -42,10 +42,6 @@ export interface ExamineResult {
 const LF = 0x0a;
 const SOCKET_TIMEOUT_MS = 300_000;
 const LITERAL_AT_END = /~?\{(\d+)\+?\}$/;
-
-function quoted(s: string): string {
-  return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
-}
 
 export class RawImap {
   private carry: Buffer | undefined;
@@ -128,14 +124,15 @@ export class RawImap {
       this.parts.push(line);
       const text = this.parts.length === 1 ? this.parts[0]! : this.parts.join('');
       const literals = this.literals;
+      const parts = this.parts;
       this.parts = [];
       this.literals = [];
-      this.dispatch({ text, literals });
+      this.dispatch({ text, literals }, parts);
     }
   }
 
-  private dispatch(r: RawResponse): void {
-    const t = r.text;
+  private dispatch(r: RawResponse, parts: readonly string[]): void {
+    let t = r.text;
     if (t.startsWith('* ')) {
       if (/^\* \d+ FETCH /i.test(t)) {
         const item = parseFetch(r);
@@ -155,6 +152,8 @@ export class RawImap {
         this.fail(new Error(t));
         return;
       }
+      // Other answers are read as lines (listing.ts): a literal in one (a mailbox name) goes inline as a quoted string.
+      if (r.literals.length > 0) t = parts.map((p, i) => (i < r.literals.length ? p.replace(LITERAL_AT_END, quoted(r.literals[i]!.toString('latin1'))) : p)).join('');
       this.waiters[0]?.untagged.push(t);
       return;
     }
@@ -285,6 +284,15 @@ export class RawImap {
   }
 
   private readonly catchAll: ((item: FetchItem) => void)[] = [];
+
+  /** STATUS (MESSAGES UIDNEXT UIDVALIDITY) of a folder that is not the selected one; undefined when the server says NO. */
+  async status(wire: string): Promise<{ messages?: number; uidNext?: number; uidValidity?: number } | undefined> {
+    const r = await this.command(`STATUS ${quoted(wire)} (MESSAGES UIDNEXT UIDVALIDITY)`);
+    if (!/^OK\b/i.test(r.status)) return undefined;
+    const st = parseStatus(r.untagged);
+    return st && { ...(st.MESSAGES !== undefined ? { messages: st.MESSAGES } : {}), ...(st.UIDNEXT !== undefined ? { uidNext: st.UIDNEXT } : {}),
+      ...(st.UIDVALIDITY !== undefined ? { uidValidity: st.UIDVALIDITY } : {}) };
+  }
 
   /** UID SEARCH: the matching UIDs, ascending. */
   async searchUids(criteria: string): Promise<number[]> {

@@ -31,8 +31,8 @@ export interface FolderDeps {
   address: string;
   /** The source reader (raw-imap.ts): EXAMINE, UID SEARCH, metadata and body FETCHes. */
   reader: RawImap;
-  /** Target session that SELECTs the target folder when a pass needs it (flag updates, index, deletes). */
-  control: ImapFlow;
+  /** Target session that SELECTs the target folder when a pass needs it (flag updates, index, deletes): opened on first use. */
+  control: () => Promise<ImapFlow>;
   /**
    * A target folder's STATUS (MESSAGES UIDVALIDITY) without SELECT, e.g. on the APPEND connection (appender.ts);
    * undefined (or an undefined answer) falls back to SELECTing it on the control session.
@@ -205,8 +205,9 @@ async function deleteVanished(d: FolderDeps, m: FolderMapping, vanished: string,
 /** The control session with the folder's target SELECTed: selected on first use only. */
 type Selected = () => Promise<ImapFlow>;
 
-function selector(control: ImapFlow, path: string): Selected {
+function selector(open: () => Promise<ImapFlow>, path: string): Selected {
   return async () => {
+    const control = await open();
     if (!control.mailbox || control.mailbox.path !== path) await control.mailboxOpen(path);
     return control;
   };

@@ -1,5 +1,7 @@
 /**
- * The target folder is SELECTed only when a pass needs it. Its UIDVALIDITY and
+ * The target folder is SELECTed only when a pass needs it, and the target's
+ * imapflow control session is opened only then: the pass lists the folders on
+ * its own connections (listing.ts), one login per connection it copies with. Its UIDVALIDITY and
  * count come from STATUS on the APPEND connection; the control session SELECTs
  * the folder for flag changes, deletes, reconciling and crash recovery. The
  * target is reached through a relay (imap-relay.ts) that records the commands:
@@ -17,14 +19,19 @@ import type { Store } from '../../../src/store/index.js';
 import { engineDeps, msg, snapshot, systemOf, tempStore, withSession } from './setup.js';
 import { imapRelay, type ImapRelay } from './imap-relay.js';
 
-async function pass(lab: LabInfo, store: Store, relay: ImapRelay, address: string): Promise<string[]> {
+/** One pass with both sides behind relays: the target's commands of the pass (the source's are in `sourceRelay.commands`). */
+async function pass(lab: LabInfo, store: Store, relay: ImapRelay, address: string, sourceRelay?: ImapRelay): Promise<string[]> {
   const cloud = systemOf(lab.dovecot.cloud);
+  const legacy = systemOf(lab.dovecot.legacy);
   const from = relay.commands.length;
-  const r = await migrateUser(engineDeps(lab, store, { target: { ...cloud, imap: { ...cloud.imap!, port: relay.port } } }), { address });
+  const r = await migrateUser(engineDeps(lab, store, { target: { ...cloud, imap: { ...cloud.imap!, port: relay.port } },
+    ...(sourceRelay ? { source: { ...legacy, imap: { ...legacy.imap!, port: sourceRelay.port } } } : {}) }), { address });
   assert.equal(r.error, undefined, JSON.stringify(r.error));
   assert.equal(r.ok, true);
   return relay.commands.slice(from);
 }
+
+const logins = (commands: string[]) => commands.filter((c) => /^\S+ (LOGIN|AUTHENTICATE) /i.test(c));
 
 const selects = (commands: string[]) => commands.filter((c) => /^\S+ (SELECT|EXAMINE) /i.test(c));
 const statuses = (commands: string[]) => commands.filter((c) => /^\S+ STATUS /i.test(c));
@@ -62,8 +69,17 @@ async function setup(t: TestContext, local: string, hideCaps?: string[]): Promis
 test('target folders: STATUS on the APPEND connection, SELECT only for a pass that changes existing messages', async (t) => {
   const { lab, address, relay, store } = await setup(t, 'tgtselect');
 
-  const first = await pass(lab, store, relay, address);
+  const sourceRelay = await imapRelay(lab.dovecot.legacy.imapPort);
+  t.after(() => sourceRelay.close());
+  const first = await pass(lab, store, relay, address, sourceRelay);
   assert.deepEqual(selects(first), [], first.join('\n'));
+  // Two logins per side at most: on the target only the two APPEND connections (they list the folders too), no
+  // imapflow control session; on the source only the reader, which lists, STATUSes and EXAMINEs.
+  assert.equal(logins(first).length, 2, first.join('\n'));
+  assert.ok(logins(first).every((c) => /^A\d+ /.test(c)), first.join('\n'));
+  assert.ok(first.some((c) => /^A\d+ LIST "" "\*"$/.test(c)), first.join('\n'));
+  assert.equal(logins(sourceRelay.commands).length, 1, sourceRelay.commands.join('\n'));
+  assert.ok(sourceRelay.commands.some((c) => /^R\d+ LSUB "" "\*"$/.test(c)), sourceRelay.commands.join('\n'));
   assert.ok(statuses(first).length >= 2, first.join('\n'));
   // The folder made and subscribed (on the APPEND connection: the relay sees the pipelined appender's own tags).
   assert.ok(first.some((c) => /^A\d+ CREATE "Work"$/.test(c)), first.join('\n'));
@@ -80,6 +96,7 @@ test('target folders: STATUS on the APPEND connection, SELECT only for a pass th
   });
   const delta = await pass(lab, store, relay, address);
   assert.equal(selects(delta).length, 1, delta.join('\n'));
+  assert.equal(logins(delta).length, 3, 'the control session opened for the flag change');
   assert.match(selects(delta)[0]!, /SELECT "?INBOX"?/i);
   await sameContent(lab, address);
 });
@@ -90,5 +107,7 @@ test('target folders: without LITERAL+ (imapflow appenders) the folder is SELECT
   assert.deepEqual(statuses(first), [], first.join('\n'));
   assert.ok(selects(first).length >= 2, first.join('\n'));
   assert.ok(first.some((c) => /^\S+ APPEND /i.test(c)));
+  // The probe: one pipelined login that finds no LITERAL+, then the imapflow control session and a second appender.
+  assert.equal(logins(first).length, 3, first.join('\n'));
   await sameContent(lab, address);
 });
