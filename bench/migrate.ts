@@ -13,8 +13,11 @@
  * not a test: it never fails on a time. Setup (lab, corpus load, read-back) is not timed;
  * the source is read back once before any timed run, so both tools see it warm.
  *
- *   npm run bench:migrate -- [--messages 6000] [--each N] [--mailboxes 8] [--rounds 2] [--cases ab] [--profile DIR] [--variant ENV=V,...]
+ *   npm run bench:migrate -- [--messages 6000] [--each N] [--mailboxes 8] [--rounds 2] [--cases ab] [--profile DIR] [--variant ENV=V,...] [--settle]
  *
+ * Before every round it prints what a new file costs where the target writes (lib/fs-probe.ts): on this machine's
+ * journal-less ext4, files deleted in the last minutes (an earlier bench's or the tests' clean-up) make every new
+ * file dear for both tools; --settle waits (up to 330 s) until a new file is cheap again.
  * --each is the size of every parallel mailbox (default messages / 4). Each case runs
  * --rounds times, mailbridge and dsync back to back into fresh target users, the order
  * swapped every round; on a shared machine only these same-round ratios mean anything.
@@ -42,12 +45,13 @@ import { migrateUsers, type UserPassReport } from '../src/migration/index.js';
 import { silentLogger } from '../src/observe/index.js';
 import { openStore } from '../src/store/index.js';
 import {
-  LAB_HOST, attachLab, labUser, newMailUsers, type DovecotInfo, type LabInfo,
+  LAB_HOST, attachLab, labDir, labUser, newMailUsers, type DovecotInfo, type LabInfo,
 } from '../test/harness/index.js';
 import { masterSession, newMigrationUsers } from '../test/harness/mail.js';
 import { loadMailbox } from './lib/mail-corpus.js';
 import { compareDigests, mailboxDigest, type MailboxDigest } from './lib/mailbox-digest.js';
 import { runSampled, treeCpu, type ProcRun } from './lib/proc-peak.js';
+import { QUIET_US, settleFileCreation } from './lib/fs-probe.js';
 
 function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -218,6 +222,7 @@ async function main(): Promise<void> {
   const rounds = Number(argValue('--rounds') ?? 2);
   const only = argValue('--cases');
   const variant = variantEnv(argValue('--variant'));
+  const settle = process.argv.includes('--settle');
   const bl = benchLab('mb-bench-mig-');
   const { dir, cleanup } = bl;
   const say = (s: string) => console.log(s);
@@ -246,6 +251,12 @@ async function main(): Promise<void> {
     // targets, the order swapped every round (ABBA) so neither always runs under the other's
     // after-load; each round gives its own ratio.
     const fresh = async (n: number) => (await newMailUsers(lab, 'cloud', n, { local: 'tgt' })).map((u) => u.address);
+    // What a new file costs where the target writes (fs-probe.ts): an earlier run's deletions can dominate the runs.
+    const fsProbe = async () => {
+      const p = await settleFileCreation(labDir(join(lab.dovecot.cloud.dir, 'mail', lab.domain)), settle, 330, say);
+      say(`  file creation where the target writes: ${p.us.toFixed(0)} us per file${p.us > QUIET_US ? ` (above the quiet ${QUIET_US} us: earlier deletions still cost, see fs-probe.ts)` : ''}`
+        + `${p.waited >= 20 ? `, after waiting ${p.waited.toFixed(0)} s` : ''}`);
+    };
     const cases = [
       { name: '(a)', label: '1 mailbox', sources: [big!.address], concurrency: 1 },
       { name: '(b)', label: `${par.length} mailboxes`, sources: par.map((u) => u.address), concurrency: par.length },
@@ -257,6 +268,7 @@ async function main(): Promise<void> {
       const ratios: number[] = [];
       const vratios: number[] = [];
       for (let r = 0; r < rounds; r++) {
+        await fsProbe();
         const mbTargets = await fresh(c.sources.length);
         const dsTargets = await fresh(c.sources.length);
         const vTargets = variant ? await fresh(c.sources.length) : [];
