@@ -189,7 +189,8 @@ export class PipelinedAppender {
       a.close();
       throw new MbError(MigrationErrors.MIGRATION_LOGIN_FAILED, `imap ${ep.host}:${ep.port}: login refused for the appender`);
     }
-    if (!a.capSet.has('LITERAL+')) await a.status1(['CAPABILITY\r\n']);
+    // Capabilities may change with the login (RFC 3501 6.2.3): ask again unless the answer carried them.
+    if (!/\[CAPABILITY /i.test(answer)) await a.status1(['CAPABILITY\r\n']);
     return a;
   }
 

@@ -94,8 +94,11 @@ test('rawListing: undefined (imapflow answers instead) for IMAP4rev2-only, XLIST
   assert.ok(await rawListing(fakeConn(['IMAP4REV1', 'NAMESPACE'], { ...dovecotLike, NAMESPACE: { untagged: ['* NAMESPACE NIL NIL NIL'] } })));
 });
 
-/** A fake IMAP server (unit test): LOGIN, LIST with one name as a literal, LSUB, NAMESPACE; written 3 bytes at a time. */
-async function fakeServer(): Promise<{ port: number; close: () => void }> {
+/**
+ * A fake IMAP server (unit test): LOGIN, LIST with one name as a literal, LSUB, NAMESPACE; written 3 bytes at a time.
+ * `quietLogin`: the greeting announces no NAMESPACE and the LOGIN answer no capabilities (only CAPABILITY tells).
+ */
+async function fakeServer(quietLogin = false): Promise<{ port: number; close: () => void }> {
   const sockets: Socket[] = [];
   const server = createServer((s) => {
     sockets.push(s);
@@ -103,7 +106,8 @@ async function fakeServer(): Promise<{ port: number; close: () => void }> {
       const buf = Buffer.from(text, 'latin1');
       for (let i = 0; i < buf.length; i += 3) s.write(buf.subarray(i, i + 3));
     };
-    send('* OK [CAPABILITY IMAP4rev1 LITERAL+ NAMESPACE SPECIAL-USE] ready\r\n');
+    const caps = 'IMAP4rev1 LITERAL+ NAMESPACE SPECIAL-USE';
+    send(quietLogin ? '* OK [CAPABILITY IMAP4rev1 LITERAL+] ready\r\n' : `* OK [CAPABILITY ${caps}] ready\r\n`);
     let buf = '';
     let name = '';
     s.on('data', (d) => {
@@ -113,13 +117,14 @@ async function fakeServer(): Promise<{ port: number; close: () => void }> {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 2);
         const [tag, cmd] = line.split(' ');
-        if (cmd === 'LOGIN') send(`${tag} OK [CAPABILITY IMAP4rev1 LITERAL+ NAMESPACE SPECIAL-USE] in\r\n`);
+        if (cmd === 'LOGIN') send(quietLogin ? `${tag} OK in\r\n` : `${tag} OK [CAPABILITY ${caps}] in\r\n`);
+        else if (cmd === 'CAPABILITY') send(`* CAPABILITY ${caps}\r\n${tag} OK caps\r\n`);
         else if (cmd === 'LIST') {
           // The name holds a CRLF and, after it, what looks like this command's tagged OK.
           name = `q"x\\y\r\n${tag} OK z`;
           send(`* LIST (\\HasNoChildren) "/" {${name.length}}\r\n${name}\r\n* LIST (\\Sent) "/" "Sent"\r\n* LIST () "/" {0}\r\n\r\n${tag} OK listed\r\n`);
         } else if (cmd === 'LSUB') send(`* LSUB () "/" {${name.length}}\r\n${name}\r\n${tag} OK subscribed\r\n`);
-        else if (cmd === 'NAMESPACE') send(`* NAMESPACE (("" "/")) NIL NIL\r\n${tag} OK ns\r\n`);
+        else if (cmd === 'NAMESPACE') send(`* NAMESPACE (("${quietLogin ? 'INBOX/' : ''}" "/")) NIL NIL\r\n${tag} OK ns\r\n`);
         else if (cmd === 'LOGOUT') s.end();
         else send(`${tag} BAD what\r\n`);
       }
@@ -148,5 +153,19 @@ test('rawListing on the reader and on the APPEND connection: a name sent as a li
     assert.equal(l.folders.length, 3);
     assert.equal(sent!.specialUse, '\\Sent');
     assert.deepEqual(l.namespace, { prefix: '', delimiter: '/' });
+  }
+});
+
+test('the capabilities after login are asked for when the LOGIN answer does not carry them (NAMESPACE is then used)', async (t) => {
+  const srv = await fakeServer(true);
+  t.after(() => srv.close());
+  const ep = { host: '127.0.0.1', port: srv.port, tls: 'none' as const };
+  const reader = await RawImap.open(ep, { user: 'u', pass: 'p' }, 'fake');
+  const appender = await PipelinedAppender.open(ep, { user: 'u', pass: 'p' });
+  t.after(() => { reader.close(); appender.close(); });
+  for (const conn of [reader, appender]) {
+    assert.ok(conn.caps.has('NAMESPACE') && conn.caps.has('SPECIAL-USE'), conn.constructor.name);
+    const l = await rawListing(conn);
+    assert.deepEqual(l?.namespace, { prefix: 'INBOX/', delimiter: '/' }, conn.constructor.name);
   }
 });

@@ -218,7 +218,8 @@ export class RawImap {
       c.close();
       throw new MbError(MigrationErrors.MIGRATION_LOGIN_FAILED, `${system} imap ${ep.host}:${ep.port}: login refused for the reader`, { details: { system } });
     }
-    if (!c.caps.has('IMAP4REV1')) await c.command('CAPABILITY');
+    // Capabilities may change with the login (RFC 3501 6.2.3): ask again unless the answer carried them.
+    if (!/\[CAPABILITY /i.test(answer.status)) await c.command('CAPABILITY');
     return c;
   }
 
