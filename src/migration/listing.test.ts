@@ -5,9 +5,9 @@
  * answers a few bytes at a time, a mailbox name sent as a literal through both
  * the reader (raw-imap.ts) and the APPEND connection (appender.ts).
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
+import { fakeImapServer } from '../../test/harness/fake-imap.js';
 import { parseListLine, parseNamespace, rawListing, type ListingConn } from './listing.js';
 import { targetInfo } from './folders.js';
 import { RawImap } from './raw-imap.js';
@@ -98,51 +98,40 @@ test('rawListing: undefined (imapflow answers instead) for IMAP4rev2-only, XLIST
  * A fake IMAP server (unit test): LOGIN, LIST with one name as a literal, LSUB, NAMESPACE; written 3 bytes at a time.
  * `quietLogin`: the greeting announces no NAMESPACE and the LOGIN answer no capabilities (only CAPABILITY tells).
  */
-async function fakeServer(quietLogin = false): Promise<{ port: number; close: () => void }> {
-  const sockets: Socket[] = [];
-  const server = createServer((s) => {
-    sockets.push(s);
-    const send = (text: string) => {
-      const buf = Buffer.from(text, 'latin1');
-      for (let i = 0; i < buf.length; i += 3) s.write(buf.subarray(i, i + 3));
-    };
-    const caps = 'IMAP4rev1 LITERAL+ NAMESPACE SPECIAL-USE';
-    send(quietLogin ? '* OK [CAPABILITY IMAP4rev1 LITERAL+] ready\r\n' : `* OK [CAPABILITY ${caps}] ready\r\n`);
-    let buf = '';
+function fakeServer(quietLogin: boolean): Promise<{ port: number; close: () => void }> {
+  const caps = 'IMAP4rev1 LITERAL+ NAMESPACE SPECIAL-USE';
+  const greeting = quietLogin ? '* OK [CAPABILITY IMAP4rev1 LITERAL+] ready\r\n' : `* OK [CAPABILITY ${caps}] ready\r\n`;
+  return fakeImapServer(greeting, (send, socket) => {
     let name = '';
-    s.on('data', (d) => {
-      buf += d.toString('latin1');
-      let i: number;
-      while ((i = buf.indexOf('\r\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const [tag, cmd] = line.split(' ');
-        if (cmd === 'LOGIN') send(quietLogin ? `${tag} OK in\r\n` : `${tag} OK [CAPABILITY ${caps}] in\r\n`);
-        else if (cmd === 'CAPABILITY') send(`* CAPABILITY ${caps}\r\n${tag} OK caps\r\n`);
-        else if (cmd === 'LIST') {
-          // The name holds a CRLF and, after it, what looks like this command's tagged OK.
-          name = `q"x\\y\r\n${tag} OK z`;
-          send(`* LIST (\\HasNoChildren) "/" {${name.length}}\r\n${name}\r\n* LIST (\\Sent) "/" "Sent"\r\n* LIST () "/" {0}\r\n\r\n${tag} OK listed\r\n`);
-        } else if (cmd === 'LSUB') send(`* LSUB () "/" {${name.length}}\r\n${name}\r\n${tag} OK subscribed\r\n`);
-        else if (cmd === 'NAMESPACE') send(`* NAMESPACE (("${quietLogin ? 'INBOX/' : ''}" "/")) NIL NIL\r\n${tag} OK ns\r\n`);
-        else if (cmd === 'LOGOUT') s.end();
-        else send(`${tag} BAD what\r\n`);
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  return { port, close: () => { for (const s of sockets) s.destroy(); server.close(); } };
+    return (line) => {
+      const [tag, cmd] = line.split(' ');
+      if (cmd === 'LOGIN') send(quietLogin ? `${tag} OK in\r\n` : `${tag} OK [CAPABILITY ${caps}] in\r\n`);
+      else if (cmd === 'CAPABILITY') send(`* CAPABILITY ${caps}\r\n${tag} OK caps\r\n`);
+      else if (cmd === 'LIST') {
+        // The name holds a CRLF and, after it, what looks like this command's tagged OK.
+        name = `q"x\\y\r\n${tag} OK z`;
+        send(`* LIST (\\HasNoChildren) "/" {${name.length}}\r\n${name}\r\n* LIST (\\Sent) "/" "Sent"\r\n* LIST () "/" {0}\r\n\r\n${tag} OK listed\r\n`);
+      } else if (cmd === 'LSUB') send(`* LSUB () "/" {${name.length}}\r\n${name}\r\n${tag} OK subscribed\r\n`);
+      else if (cmd === 'NAMESPACE') send(`* NAMESPACE (("${quietLogin ? 'INBOX/' : ''}" "/")) NIL NIL\r\n${tag} OK ns\r\n`);
+      else if (cmd === 'LOGOUT') socket.end();
+      else send(`${tag} BAD what\r\n`);
+    };
+  }, 3);
 }
 
-test('rawListing on the reader and on the APPEND connection: a name sent as a literal (with CRLF, quote and a tag-like text in it)', async (t) => {
-  const srv = await fakeServer();
+/** The reader (raw-imap.ts) and the APPEND connection (appender.ts), both logged in to a fresh fake server. */
+async function bothConnections(t: TestContext, quietLogin: boolean): Promise<(RawImap | PipelinedAppender)[]> {
+  const srv = await fakeServer(quietLogin);
   t.after(() => srv.close());
   const ep = { host: '127.0.0.1', port: srv.port, tls: 'none' as const };
   const reader = await RawImap.open(ep, { user: 'u', pass: 'p' }, 'fake');
   const appender = await PipelinedAppender.open(ep, { user: 'u', pass: 'p' });
   t.after(() => { reader.close(); appender.close(); });
-  for (const conn of [reader, appender]) {
+  return [reader, appender];
+}
+
+test('rawListing on the reader and on the APPEND connection: a name sent as a literal (with CRLF, quote and a tag-like text in it)', async (t) => {
+  for (const conn of await bothConnections(t, false)) {
     const l = await rawListing(conn);
     assert.ok(l, conn.constructor.name);
     const [lit, sent, empty] = l.folders;
@@ -157,13 +146,7 @@ test('rawListing on the reader and on the APPEND connection: a name sent as a li
 });
 
 test('the capabilities after login are asked for when the LOGIN answer does not carry them (NAMESPACE is then used)', async (t) => {
-  const srv = await fakeServer(true);
-  t.after(() => srv.close());
-  const ep = { host: '127.0.0.1', port: srv.port, tls: 'none' as const };
-  const reader = await RawImap.open(ep, { user: 'u', pass: 'p' }, 'fake');
-  const appender = await PipelinedAppender.open(ep, { user: 'u', pass: 'p' });
-  t.after(() => { reader.close(); appender.close(); });
-  for (const conn of [reader, appender]) {
+  for (const conn of await bothConnections(t, true)) {
     assert.ok(conn.caps.has('NAMESPACE') && conn.caps.has('SPECIAL-USE'), conn.constructor.name);
     const l = await rawListing(conn);
     assert.deepEqual(l?.namespace, { prefix: 'INBOX/', delimiter: '/' }, conn.constructor.name);

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Socket } from 'node:net';
+import { fakeImapServer } from '../../test/harness/fake-imap.js';
 import { RawImap, parseImapDate, uidSet } from './raw-imap.js';
 
 const tricky = Buffer.from('Subject: x\r\n\r\n)\r\n* 5 FETCH (UID 9 BODY[] {3}\r\nR1 OK done\r\n\x00\xff end', 'latin1');
@@ -17,46 +17,27 @@ function fetchAnswer(uid: number, seq: number): Buffer {
   return Buffer.concat([Buffer.from(`* ${seq} FETCH (UID ${uid} BODY[] {${b.length}}\r\n`), b, Buffer.from(')\r\n')]);
 }
 
-/** A fake server that writes its answers one byte at a time when `trickle` is set. */
-async function fakeServer(trickle: boolean): Promise<{ port: number; close: () => void }> {
-  const sockets: Socket[] = [];
-  const server = createServer((s) => {
-    sockets.push(s);
-    const send = async (buf: Buffer) => {
-      if (!trickle) { s.write(buf); return; }
-      for (let i = 0; i < buf.length; i += 7) s.write(buf.subarray(i, i + 7));
-    };
-    void send(Buffer.from('* OK [CAPABILITY IMAP4rev1 CONDSTORE LITERAL+] ready\r\n'));
-    let buf = '';
-    s.on('data', (d) => {
-      buf += d.toString('latin1');
-      let i: number;
-      while ((i = buf.indexOf('\r\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 2);
-        const [tag, cmd, ...rest] = line.split(' ');
-        const c = `${cmd} ${rest[0] ?? ''}`.toUpperCase();
-        if (cmd === 'LOGIN') void send(Buffer.from(`${tag} OK [CAPABILITY IMAP4rev1 CONDSTORE] logged in\r\n`));
-        else if (cmd === 'EXAMINE') {
-          void send(Buffer.from(`* 3 EXISTS\r\n* OK [UIDVALIDITY 4242] ok\r\n* OK [UIDNEXT 12] ok\r\n* OK [HIGHESTMODSEQ 99] ok\r\n${tag} OK [READ-ONLY] done\r\n`));
-        } else if (c === 'UID SEARCH') void send(Buffer.from(`* SEARCH 11 7 9\r\n${tag} OK done\r\n`));
-        else if (c === 'UID FETCH') {
-          const set = rest[1]!;
-          if (set === '404') { void send(Buffer.from(`${tag} NO [UNAVAILABLE] try later\r\n`)); continue; }
-          const uids = set.split(',').flatMap((p) => { const [a, b] = p.split(':').map(Number); return b ? Array.from({ length: b - a! + 1 }, (_, k) => a! + k) : [a!]; });
-          if (line.includes('FLAGS')) {
-            void send(Buffer.from(uids.map((u, k) => `* ${k + 1} FETCH (UID ${u} RFC822.SIZE ${bodies.get(u)?.length ?? 0} FLAGS (\\Seen $Forwarded) INTERNALDATE " 2-Jan-2020 03:04:05 +0100")\r\n`).join('') + `${tag} OK done\r\n`));
-          } else {
-            void send(Buffer.concat([...uids.map((u, k) => fetchAnswer(u, k + 1)), Buffer.from(`${tag} OK done\r\n`)]));
-          }
-        } else if (cmd === 'LOGOUT' || tag === 'Z') s.end();
-        else void send(Buffer.from(`${tag} BAD unknown\r\n`));
+/** A fake server that writes its answers 7 bytes at a time when `trickle` is set. */
+function fakeServer(trickle: boolean): Promise<{ port: number; close: () => void }> {
+  return fakeImapServer('* OK [CAPABILITY IMAP4rev1 CONDSTORE LITERAL+] ready\r\n', (send, socket) => (line) => {
+    const [tag, cmd, ...rest] = line.split(' ');
+    const c = `${cmd} ${rest[0] ?? ''}`.toUpperCase();
+    if (cmd === 'LOGIN') send(Buffer.from(`${tag} OK [CAPABILITY IMAP4rev1 CONDSTORE] logged in\r\n`));
+    else if (cmd === 'EXAMINE') {
+      send(Buffer.from(`* 3 EXISTS\r\n* OK [UIDVALIDITY 4242] ok\r\n* OK [UIDNEXT 12] ok\r\n* OK [HIGHESTMODSEQ 99] ok\r\n${tag} OK [READ-ONLY] done\r\n`));
+    } else if (c === 'UID SEARCH') send(Buffer.from(`* SEARCH 11 7 9\r\n${tag} OK done\r\n`));
+    else if (c === 'UID FETCH') {
+      const set = rest[1]!;
+      if (set === '404') { send(Buffer.from(`${tag} NO [UNAVAILABLE] try later\r\n`)); return; }
+      const uids = set.split(',').flatMap((p) => { const [a, b] = p.split(':').map(Number); return b ? Array.from({ length: b - a! + 1 }, (_, k) => a! + k) : [a!]; });
+      if (line.includes('FLAGS')) {
+        send(Buffer.from(uids.map((u, k) => `* ${k + 1} FETCH (UID ${u} RFC822.SIZE ${bodies.get(u)?.length ?? 0} FLAGS (\\Seen $Forwarded) INTERNALDATE " 2-Jan-2020 03:04:05 +0100")\r\n`).join('') + `${tag} OK done\r\n`));
+      } else {
+        send(Buffer.concat([...uids.map((u, k) => fetchAnswer(u, k + 1)), Buffer.from(`${tag} OK done\r\n`)]));
       }
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return { port, close: () => { for (const s of sockets) s.destroy(); server.close(); } };
+    } else if (cmd === 'LOGOUT' || tag === 'Z') socket.end();
+    else send(Buffer.from(`${tag} BAD unknown\r\n`));
+  }, trickle ? 7 : undefined);
 }
 
 for (const trickle of [false, true]) {
