@@ -163,12 +163,15 @@ export class PipelinedAppender {
     return this.capSet.has(cap);
   }
 
-  static async open(ep: ImapEndpoint, auth: { user: string; pass: string; authzid?: string }, insecure = false): Promise<PipelinedAppender> {
+  /** `system`: the configured system's name, for the errors (and throttling's side, throttle.ts). */
+  static async open(ep: ImapEndpoint, auth: { user: string; pass: string; authzid?: string }, insecure = false, system?: string): Promise<PipelinedAppender> {
     const sock: Sock = ep.tls === 'implicit'
       ? tlsConnect({ host: ep.host, port: ep.port, servername: ep.host, rejectUnauthorized: !insecure })
       : netConnect({ host: ep.host, port: ep.port });
     const a = new PipelinedAppender(sock);
-    const unreachable = (err: unknown) => new MbError(MigrationErrors.MIGRATION_CONNECT_FAILED, `imap ${ep.host}:${ep.port}: unreachable`, { retry: 'transient', cause: err });
+    const where = `${system ? `${system} ` : ''}imap ${ep.host}:${ep.port}`;
+    const details = system ? { details: { system } } : {};
+    const unreachable = (err: unknown) => new MbError(MigrationErrors.MIGRATION_CONNECT_FAILED, `${where}: unreachable`, { retry: 'transient', cause: err, ...details });
     try {
       await new Promise<string>((resolve, reject) => { a.greeting = { resolve, reject, untagged: [] }; sock.once('error', reject); });
     } catch (err) {
@@ -187,7 +190,7 @@ export class PipelinedAppender {
       : await a.status1([`LOGIN ${quoted(auth.user)} ${quoted(auth.pass)}\r\n`]);
     if (!answer.startsWith('OK')) {
       a.close();
-      throw new MbError(MigrationErrors.MIGRATION_LOGIN_FAILED, `imap ${ep.host}:${ep.port}: login refused for the appender`);
+      throw new MbError(MigrationErrors.MIGRATION_LOGIN_FAILED, `${where}: login refused for the APPEND connection`, details);
     }
     // Capabilities may change with the login (RFC 3501 6.2.3): ask again unless the answer carried them.
     if (!/\[CAPABILITY /i.test(answer)) await a.status1(['CAPABILITY\r\n']);

@@ -114,7 +114,7 @@ export async function openTarget(deps: EngineDeps, user: MigrationUser, sessions
   const control = (): Promise<ImapFlow> => opened ??= openSide(deps, user, 'target').then((c) => { sessions.push(c); return c; });
   const ep = endpoints(deps).target;
   const auth = authFor({ endpoint: ep, system: deps.target.name, address: user.address, ...(user.target ? { login: user.target } : {}) });
-  const openPipe = () => PipelinedAppender.open(ep, { user: auth.user, pass: auth.pass ?? '', ...(auth.authzid ? { authzid: auth.authzid } : {}) }, deps.target.tlsInsecure === true);
+  const openPipe = () => PipelinedAppender.open(ep, { user: auth.user, pass: auth.pass ?? '', ...(auth.authzid ? { authzid: auth.authzid } : {}) }, deps.target.tlsInsecure === true, deps.target.name);
   const first = await openPipe();
   closers.push(() => first.close());
   if (first.has('LITERAL+')) {
