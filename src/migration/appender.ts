@@ -49,6 +49,36 @@ export function expandUidSet(set: string): number[] {
   return out;
 }
 
+type AppendItem = { body: Buffer; flags: readonly string[]; date?: Date };
+
+// The per-message loops of a MULTIAPPEND, outside the async method (see copier.ts splitBySize for why).
+
+/** No empty message (a zero-length literal is refused inside MULTIAPPEND) and no NUL byte without BINARY. */
+function multiAppendable(items: readonly AppendItem[], binary: boolean): boolean {
+  for (const x of items) if (x.body.length === 0 || (!binary && x.body.indexOf(0) >= 0)) return false;
+  return true;
+}
+
+/** The command's parts: the head with the first message's arguments, then each literal followed by the next arguments. */
+function multiAppendParts(wireMailbox: string, items: readonly AppendItem[]): (string | Buffer)[] {
+  const parts: (string | Buffer)[] = [];
+  let head = `APPEND ${quoted(wireMailbox)}`;
+  for (const x of items) {
+    const lit = `${x.body.indexOf(0) >= 0 ? '~' : ''}{${x.body.length}+}\r\n`;
+    parts.push(`${head} ${flagList(x.flags)}${x.date ? ` ${quoted(imapDateTime(x.date))}` : ''} ${lit}`, x.body);
+    head = '';
+  }
+  parts.push('\r\n');
+  return parts;
+}
+
+/** OK [APPENDUID v uids]: the target UID of each message, in order (none when the set does not match the count). */
+function multiAppendOutcomes(answer: string, n: number): AppendOutcome[] {
+  const m = /\[APPENDUID \d+ ([\d:,]+)\]/i.exec(answer);
+  const uids = m ? expandUidSet(m[1]!) : [];
+  return Array.from({ length: n }, (_, i) => ({ ok: true, uid: uids.length === n ? uids[i]! : null }));
+}
+
 export class PipelinedAppender {
   private buf = '';
   /** The response being read when a server literal (`{n}` at a line's end) split it: its text so far, and the literal's size. */
@@ -222,26 +252,16 @@ export class PipelinedAppender {
    * difference to dsync's speed). All or nothing: when the server refuses the
    * command, each message is appended alone so only the bad one is refused.
    */
-  async appendMany(wireMailbox: string, items: readonly { body: Buffer; flags: readonly string[]; date?: Date }[]): Promise<AppendOutcome[]> {
+  async appendMany(wireMailbox: string, items: readonly AppendItem[]): Promise<AppendOutcome[]> {
     const single = () => Promise.all(items.map((x) => this.append(wireMailbox, x.body, x.flags, x.date)));
-    if (items.length < 2 || !this.capSet.has('MULTIAPPEND') || items.some((x) => x.body.length === 0 || (x.body.indexOf(0) >= 0 && !this.capSet.has('BINARY')))) return single();
-    const parts: (string | Buffer)[] = [`APPEND ${quoted(wireMailbox)}`];
-    for (const x of items) {
-      const lit = `${x.body.indexOf(0) >= 0 ? '~' : ''}{${x.body.length}+}\r\n`;
-      parts.push(` ${flagList(x.flags)}${x.date ? ` ${quoted(imapDateTime(x.date))}` : ''} ${lit}`, x.body);
-    }
-    parts.push('\r\n');
-    const head = parts.shift() as string;
+    if (items.length < 2 || !this.capSet.has('MULTIAPPEND') || !multiAppendable(items, this.capSet.has('BINARY'))) return single();
     let answer: string;
     try {
-      answer = await this.status1([head + (parts[0] as string), ...parts.slice(1)]);
+      answer = await this.status1(multiAppendParts(wireMailbox, items));
     } catch (err) {
       throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `APPEND to ${wireMailbox}: connection lost`, { retry: 'transient', cause: err });
     }
-    if (!answer.startsWith('OK')) return single();
-    const m = /\[APPENDUID \d+ ([\d:,]+)\]/i.exec(answer);
-    const uids = m ? expandUidSet(m[1]!) : [];
-    return items.map((_, i) => ({ ok: true, uid: uids.length === items.length ? uids[i]! : null }));
+    return answer.startsWith('OK') ? multiAppendOutcomes(answer, items.length) : single();
   }
 
   /** A simple command with a quoted mailbox argument (CREATE, SUBSCRIBE): the server's tagged answer, "OK ..." / "NO ...". */

@@ -153,3 +153,15 @@ export function parseStatus(untagged: readonly string[]): Record<string, number>
   }
   return undefined;
 }
+
+/** The UIDs of `* SEARCH` lines, ascending. */
+export function parseSearch(untagged: readonly string[]): number[] {
+  const out: number[] = [];
+  for (const l of untagged) {
+    if (!/^\* SEARCH\b/i.test(l)) continue;
+    for (const tok of l.slice(8).split(' ')) {
+      if (/^\d+$/.test(tok)) out.push(Number(tok));
+    }
+  }
+  return out.sort((a, b) => a - b);
+}

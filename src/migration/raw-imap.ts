@@ -16,7 +16,7 @@ import { MbError } from '../core/index.js';
 import type { ImapEndpoint } from '../config/index.js';
 import { MigrationErrors } from './errors.js';
 import type { MessageMeta } from './imap-ops.js';
-import { parseFetch, parseStatus, quoted, uidSet, type FetchItem, type RawResponse } from './imap-parse.js';
+import { parseFetch, parseSearch, parseStatus, quoted, uidSet, type FetchItem, type RawResponse } from './imap-parse.js';
 
 export { parseFetch, parseImapDate, uidSet, type FetchItem, type RawResponse } from './imap-parse.js';
 
@@ -42,6 +42,15 @@ export interface ExamineResult {
 const LF = 0x0a;
 const SOCKET_TIMEOUT_MS = 300_000;
 const LITERAL_AT_END = /~?\{(\d+)\+?\}$/;
+
+// The per-UID loops of a FETCH, outside the async method (see copier.ts splitBySize for why).
+function claimSinks(sinks: Map<number, (item: FetchItem) => void>, uids: readonly number[], onItem: (item: FetchItem) => void): void {
+  for (const u of uids) sinks.set(u, onItem);
+}
+
+function releaseSinks(sinks: Map<number, (item: FetchItem) => void>, uids: readonly number[], onItem: (item: FetchItem) => void): void {
+  for (const u of uids) if (sinks.get(u) === onItem) sinks.delete(u);
+}
 
 export class RawImap {
   private carry: Buffer | undefined;
@@ -272,15 +281,14 @@ export class RawImap {
    */
   async fetch(set: string, items: string, onItem: (item: FetchItem) => void, uids?: readonly number[], modifiers = ''): Promise<void> {
     // Without a UID list (a range like "lo:*"), answers are routed here by a catch-all sink.
-    const own = uids ?? [];
-    for (const u of own) this.fetchSinks.set(u, onItem);
     const catchAll = uids === undefined;
     if (catchAll) this.catchAll.push(onItem);
+    else claimSinks(this.fetchSinks, uids, onItem);
     try {
       await this.ok(`UID FETCH ${set} (${items})${modifiers}`, 'FETCH');
     } finally {
-      for (const u of own) if (this.fetchSinks.get(u) === onItem) this.fetchSinks.delete(u);
       if (catchAll) this.catchAll.splice(this.catchAll.indexOf(onItem), 1);
+      else releaseSinks(this.fetchSinks, uids, onItem);
     }
   }
 
@@ -297,15 +305,7 @@ export class RawImap {
 
   /** UID SEARCH: the matching UIDs, ascending. */
   async searchUids(criteria: string): Promise<number[]> {
-    const lines = await this.ok(`UID SEARCH ${criteria}`, 'SEARCH');
-    const out: number[] = [];
-    for (const l of lines) {
-      if (!/^\* SEARCH\b/i.test(l)) continue;
-      for (const tok of l.slice(8).split(' ')) {
-        if (/^\d+$/.test(tok)) out.push(Number(tok));
-      }
-    }
-    return out.sort((a, b) => a - b);
+    return parseSearch(await this.ok(`UID SEARCH ${criteria}`, 'SEARCH'));
   }
 
   /** Metadata of the UIDs in `set` (UID RFC822.SIZE FLAGS INTERNALDATE), ascending by UID. */
