@@ -171,17 +171,17 @@ export class PipelinedAppender {
     return done;
   }
 
-  /** The tagged status of a command sent as parts. */
-  private async status1(parts: (string | Buffer)[]): Promise<string> {
+  /** The tagged answer of a command sent as parts. */
+  private async tagged(parts: (string | Buffer)[]): Promise<string> {
     return (await this.send(parts)).status;
   }
 
-  /** One command line (LIST, LSUB, NAMESPACE: listing.ts); a lost connection is a transient error. */
+  /** One command line (LIST, STATUS, CREATE, ...: never a login); a lost connection is a transient error naming the command. */
   async command(line: string): Promise<{ status: string; untagged: string[] }> {
     try {
       return await this.send([`${line}\r\n`]);
     } catch (err) {
-      throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `${line.split(' ')[0]!}: connection lost`, { retry: 'transient', cause: err });
+      throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `${line}: connection lost`, { retry: 'transient', cause: err });
     }
   }
 
@@ -208,7 +208,7 @@ export class PipelinedAppender {
       throw unreachable(err);
     }
     if (ep.tls === 'starttls') {
-      if (!(await a.status1(['STARTTLS\r\n'])).startsWith('OK')) throw unreachable(new Error('STARTTLS refused'));
+      if (!(await a.tagged(['STARTTLS\r\n'])).startsWith('OK')) throw unreachable(new Error('STARTTLS refused'));
       sock.removeAllListeners('data');
       const secure = tlsConnect({ socket: sock, servername: ep.host, rejectUnauthorized: !insecure });
       await new Promise<void>((resolve, reject) => { secure.once('secureConnect', resolve); secure.once('error', reject); });
@@ -216,14 +216,14 @@ export class PipelinedAppender {
       a.attach(secure);
     }
     const answer = auth.authzid !== undefined
-      ? await a.status1([`AUTHENTICATE PLAIN ${Buffer.from(`${auth.authzid}\0${auth.user}\0${auth.pass}`).toString('base64')}\r\n`])
-      : await a.status1([`LOGIN ${quoted(auth.user)} ${quoted(auth.pass)}\r\n`]);
+      ? await a.tagged([`AUTHENTICATE PLAIN ${Buffer.from(`${auth.authzid}\0${auth.user}\0${auth.pass}`).toString('base64')}\r\n`])
+      : await a.tagged([`LOGIN ${quoted(auth.user)} ${quoted(auth.pass)}\r\n`]);
     if (!answer.startsWith('OK')) {
       a.close();
       throw new MbError(MigrationErrors.MIGRATION_LOGIN_FAILED, `${where}: login refused for the APPEND connection`, details);
     }
     // Capabilities may change with the login (RFC 3501 6.2.3): ask again unless the answer carried them.
-    if (!/\[CAPABILITY /i.test(answer)) await a.status1(['CAPABILITY\r\n']);
+    if (!/\[CAPABILITY /i.test(answer)) await a.tagged(['CAPABILITY\r\n']);
     return a;
   }
 
@@ -235,7 +235,7 @@ export class PipelinedAppender {
     const head = `APPEND ${quoted(wireMailbox)} ${flagList(flags)}${date ? ` ${quoted(imapDateTime(date))}` : ''} ${literal}`;
     let answer: string;
     try {
-      answer = await this.status1([head, body, '\r\n']);
+      answer = await this.tagged([head, body, '\r\n']);
     } catch (err) {
       throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `APPEND to ${wireMailbox}: connection lost`, { retry: 'transient', cause: err });
     }
@@ -257,7 +257,7 @@ export class PipelinedAppender {
     if (items.length < 2 || !this.capSet.has('MULTIAPPEND') || !multiAppendable(items, this.capSet.has('BINARY'))) return single();
     let answer: string;
     try {
-      answer = await this.status1(multiAppendParts(wireMailbox, items));
+      answer = await this.tagged(multiAppendParts(wireMailbox, items));
     } catch (err) {
       throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `APPEND to ${wireMailbox}: connection lost`, { retry: 'transient', cause: err });
     }
@@ -266,11 +266,7 @@ export class PipelinedAppender {
 
   /** A simple command with a quoted mailbox argument (CREATE, SUBSCRIBE): the server's tagged answer, "OK ..." / "NO ...". */
   async mailboxCommand(verb: 'CREATE' | 'SUBSCRIBE', wireMailbox: string): Promise<string> {
-    try {
-      return await this.status1([`${verb} ${quoted(wireMailbox)}\r\n`]);
-    } catch (err) {
-      throw new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `${verb} ${wireMailbox}: connection lost`, { retry: 'transient', cause: err });
-    }
+    return (await this.command(`${verb} ${quoted(wireMailbox)}`)).status;
   }
 
   /**

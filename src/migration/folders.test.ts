@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SourceFolder } from '../protocol/imap/index.js';
-import { personalNamespace, pipelinedMaker, planFromList, type TargetInfo } from './folders.js';
+import { pipelinedMaker, planFromList, type TargetInfo } from './folders.js';
+import { personalNamespace } from './listing.js';
 
 const cfg = { from: 'legacy', to: 'cloud', concurrency: 1, deleteOnTarget: false, skipDeleted: true };
 const plainTarget: TargetInfo = { delimiter: '/', prefix: '', specialUse: { '\\Sent': 'Sent' }, existing: new Set(), subscribed: new Set() };

@@ -1,9 +1,8 @@
 /**
- * Folders of one user: list the source (wire names, delimiter, RFC 6154
- * attributes, subscriptions), plan the mapping with protocol/imap's planFolders,
- * and make the target side exist (create, subscribe). imapflow takes and returns
- * UTF-8 paths and encodes them itself (modified UTF-7, RFC 3501 5.1.3), so wire
- * names from the plan are decoded before they are handed to it.
+ * Folders of one user: the plan from both sides' listings (listing.ts: wire names, delimiter, RFC 6154
+ * attributes, subscriptions) with protocol/imap's planFolders, and the target side made to exist (create,
+ * subscribe). imapflow takes and returns UTF-8 paths and encodes them itself (modified UTF-7, RFC 3501 5.1.3), so
+ * wire names from the plan are decoded before they are handed to it.
  */
 import type { ImapFlow } from 'imapflow';
 import { MbError } from '../core/index.js';
@@ -11,8 +10,6 @@ import type { MigrationConfig } from '../config/index.js';
 import { decodeMutf7, planFolders, type MappingPlan, type SourceFolder, type SpecialUse } from '../protocol/imap/index.js';
 import { MigrationErrors } from './errors.js';
 import type { ListedFolder, Listing, Namespace } from './listing.js';
-
-export { personalNamespace, type Namespace } from './listing.js';
 
 /** The UTF-8 path imapflow wants for a wire name (a name that is not valid mUTF-7 goes as it is). */
 export function clientPath(wire: string): string {
