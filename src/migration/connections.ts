@@ -66,6 +66,17 @@ export function openReader(deps: EngineDeps, user: MigrationUser): Promise<RawIm
   return RawImap.open(ep, { user: auth.user, pass: auth.pass ?? '', ...(auth.authzid ? { authzid: auth.authzid } : {}) }, deps.source.name, deps.source.tlsInsecure === true);
 }
 
+/**
+ * Two sides opened at once: both settle before a failure is thrown, so a side that opens after the other failed
+ * is already among the connections the pass closes (Promise.all would return first and leave it open).
+ */
+export async function allOpened<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === 'rejected') throw x.reason;
+  if (y.status === 'rejected') throw y.reason;
+  return [x.value, y.value];
+}
+
 /** The source of a pass: the lean reader, its folder listing, and STATUS on it. */
 export interface SourceSide {
   reader: RawImap;
@@ -101,7 +112,45 @@ export interface TargetSide {
   status?: FolderDeps['targetStatus'];
   maker: FolderMaker;
   listing: Listing;
+  /** Pipelined APPEND connections (the target offers LITERAL+), else imapflow sessions. */
+  pipelined: boolean;
   maxSize?: number;
+}
+
+/** The target's imapflow control session of one lane, opened on first use (recorded in `sessions`). */
+function lazyControl(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[]): () => Promise<ImapFlow> {
+  let opened: Promise<ImapFlow> | undefined;
+  return () => opened ??= openSide(deps, user, 'target').then((c) => { sessions.push(c); return c; });
+}
+
+function pipeOpener(deps: EngineDeps, user: MigrationUser): () => Promise<PipelinedAppender> {
+  const ep = endpoints(deps).target;
+  const auth = authFor({ endpoint: ep, system: deps.target.name, address: user.address, ...(user.target ? { login: user.target } : {}) });
+  return () => PipelinedAppender.open(ep, { user: auth.user, pass: auth.pass ?? '', ...(auth.authzid ? { authzid: auth.authzid } : {}) }, deps.target.tlsInsecure === true, deps.target.name);
+}
+
+/** `count` pipelined APPEND connections (the first given, when already open), closed with the pass. */
+async function pipelinedSide(open: () => Promise<PipelinedAppender>, count: number, closers: (() => void)[], first?: PipelinedAppender): Promise<PipelinedAppender[]> {
+  const pipes = first ? [first] : [];
+  while (pipes.length < count) {
+    const p = await open();
+    closers.push(() => p.close());
+    pipes.push(p);
+  }
+  return pipes;
+}
+
+const pipeAppender = (p: PipelinedAppender): Appender => ({ append: (f, b, fl, d) => p.append(f.wire, b, fl, d), appendMany: (f, items) => p.appendMany(f.wire, items) });
+
+/** Extra imapflow sessions that APPEND (a target without LITERAL+), after `first`. */
+async function imapflowSide(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[], count: number, first: ImapFlow): Promise<Appender[]> {
+  const conns = [first];
+  while (conns.length < count) {
+    const c = await openSide(deps, user, 'target');
+    sessions.push(c);
+    conns.push(c);
+  }
+  return conns.map((c) => ({ append: (f, b, fl, d) => appendMessage(c, f.path, b, fl, d) }));
 }
 
 /**
@@ -110,37 +159,44 @@ export interface TargetSide {
  */
 export async function openTarget(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[], closers: (() => void)[]): Promise<TargetSide> {
   const n = Math.max(1, deps.appendConnections ?? 2);
-  let opened: Promise<ImapFlow> | undefined;
-  const control = (): Promise<ImapFlow> => opened ??= openSide(deps, user, 'target').then((c) => { sessions.push(c); return c; });
-  const ep = endpoints(deps).target;
-  const auth = authFor({ endpoint: ep, system: deps.target.name, address: user.address, ...(user.target ? { login: user.target } : {}) });
-  const openPipe = () => PipelinedAppender.open(ep, { user: auth.user, pass: auth.pass ?? '', ...(auth.authzid ? { authzid: auth.authzid } : {}) }, deps.target.tlsInsecure === true, deps.target.name);
-  const first = await openPipe();
+  const control = lazyControl(deps, user, sessions);
+  const open = pipeOpener(deps, user);
+  const first = await open();
   closers.push(() => first.close());
   if (first.has('LITERAL+')) {
-    const pipes = [first];
-    for (let i = 1; i < n; i++) {
-      const p = await openPipe();
-      closers.push(() => p.close());
-      pipes.push(p);
-    }
+    const pipes = await pipelinedSide(open, n, closers, first);
     const listing = await rawListing(first) ?? await imapflowListing(await control());
     const maxSize = appendLimit(deps, announcedLimit(first.caps));
-    return { appenders: pipes.map((p) => ({ append: (f, b, fl, d) => p.append(f.wire, b, fl, d), appendMany: (f, items) => p.appendMany(f.wire, items) })),
-      control, status: (wire) => first.status(wire), maker: pipelinedMaker(first, lazyMaker(control)), listing, ...(maxSize !== undefined ? { maxSize } : {}) };
+    return { appenders: pipes.map(pipeAppender), control, status: (wire) => first.status(wire), maker: pipelinedMaker(first, lazyMaker(control)),
+      listing, pipelined: true, ...(maxSize !== undefined ? { maxSize } : {}) };
   }
   // No LITERAL+: imapflow throughout (it sends each literal after the server's continuation).
   first.close();
   const ctl = await control();
-  const conns = [ctl];
-  for (let i = 1; i < n; i++) {
-    const c = await openSide(deps, user, 'target');
-    sessions.push(c);
-    conns.push(c);
-  }
   const maxSize = appendLimit(deps, announcedLimit(ctl.capabilities));
-  return { appenders: conns.map((c) => ({ append: (f, b, fl, d) => appendMessage(c, f.path, b, fl, d) })), control, maker: imapflowMaker(ctl),
-    listing: await imapflowListing(ctl), ...(maxSize !== undefined ? { maxSize } : {}) };
+  return { appenders: await imapflowSide(deps, user, sessions, n, ctl), control, maker: imapflowMaker(ctl),
+    listing: await imapflowListing(ctl), pipelined: false, ...(maxSize !== undefined ? { maxSize } : {}) };
+}
+
+/** A lane of a pass (engine.ts): a reader and APPEND connections of its own, so one more folder is copied at once. */
+export interface Lane {
+  reader: RawImap;
+  target: Pick<TargetSide, 'appenders' | 'control' | 'status'>;
+}
+
+/**
+ * Opens one more lane like the pass' first (`like`: its target side): a reader, and the same kind and number of
+ * APPEND connections with a control session of its own (a SELECT on a shared one would race with the other lane).
+ */
+export async function openLane(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[], closers: (() => void)[], like: TargetSide): Promise<Lane> {
+  const n = Math.max(1, deps.appendConnections ?? 2);
+  const control = lazyControl(deps, user, sessions);
+  const [reader, target] = await allOpened(
+    openReader(deps, user).then((r) => { closers.push(() => r.close()); return r; }),
+    like.pipelined
+      ? pipelinedSide(pipeOpener(deps, user), n, closers).then((pipes) => ({ appenders: pipes.map(pipeAppender), control, status: (wire: string) => pipes[0]!.status(wire) }))
+      : control().then(async (ctl) => ({ appenders: await imapflowSide(deps, user, sessions, n, ctl), control })));
+  return { reader, target };
 }
 
 /** imapflowMaker on the control session, opened only if a name needs it. */

@@ -15,13 +15,14 @@ import { ensureTargetFolders, planUserFolders, targetInfo } from './folders.js';
 import { imapflowListing } from './listing.js';
 import type { MappingPlan } from '../protocol/imap/index.js';
 import { closeSession } from './session.js';
-import { announcedLimit, appendLimit, openSide, openSource, openTarget, serverKey, sourceSessions } from './connections.js';
+import { allOpened, announcedLimit, appendLimit, openLane, openSide, openSource, openTarget, serverKey, sourceSessions, type Lane } from './connections.js';
 import { backoffFor, classifyFailure, type RetryDecision } from './retry.js';
 import { ServerLimiter, isThrottle, throttledSide } from './throttle.js';
 import { expectedMessages } from './expected.js';
 import { MigrationState } from './state.js';
 import { DEFAULT_LEASE_MS, UserLease, newLeaseOwner, type LeaseHolder } from './lease.js';
 import { syncFolder } from './sync-folder.js';
+import { laneWork, lanesFor, runLanes } from './lanes.js';
 import { newVerifyCache, verifyTarget, type UserVerify, type VerifyCache } from './verify.js';
 import { ESTIMATE_METHOD, countNew, estimateSeconds, inventoryFolder, measureSample, type PlanFolder, type SampleResult } from './plan.js';
 import { addCounts, emptyCounts, type MigrationUser, type ProgressEvent, type UserPassReport } from './types.js';
@@ -39,6 +40,13 @@ export interface EngineDeps {
    * migrateUsers with one user at a time), 1 when migrateUsers copies several users at once (see there).
    */
   appendConnections?: number;
+  /**
+   * Folders of one user copied at once, each on connections of its own (see lanesFor). Default: 2 for a user
+   * copied alone, 1 when migrateUsers copies several users at once (see there).
+   */
+  folderLanes?: number;
+  /** The least a pass must expect to copy before it opens a second lane (default 1,000 messages). */
+  laneMinMessages?: number;
   /** Messages per FETCH/APPEND batch (default copier.ts DEFAULT_BATCH, 500). */
   batchMessages?: number;
   /** Messages whose metadata and state rows are held at once per folder (default 2,000). */
@@ -90,19 +98,35 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
     await dryRun(report, source, plan.mappings, state, user.address, deps.migration.skipDeleted);
     return;
   }
-  const { reader, listing } = await openSource(deps, user, sessions, closers);
-  const target = await openTarget(deps, user, sessions, closers);
+  const [{ reader, listing }, target] = await allOpened(openSource(deps, user, sessions, closers), openTarget(deps, user, sessions, closers));
   const info = targetInfo(target.listing);
   const { plan } = planUserFolders(listing, info, deps.migration);
   recordPlan(report, plan);
   await ensureTargetFolders(target.maker, info, plan);
-  if (deps.onProgress) deps.onProgress({ type: 'estimate', address: user.address, messages: await expectedMessages((w) => reader.status(w), state, user.address, plan.mappings.map((m) => m.source)) });
-  for (const m of plan.mappings) {
+  const expected = await expectedMessages((w) => reader.status(w), state, user.address, plan.mappings.map((m) => m.source));
+  deps.onProgress?.({ type: 'estimate', address: user.address, messages: expected.total });
+  const work = laneWork(plan.mappings, expected.byFolder);
+  const lanes: Lane[] = [{ reader, target }];
+  // The other lanes log in before any folder starts, so each takes its share; one that cannot log in is not needed.
+  const more = lanesFor(deps.folderLanes, deps.laneMinMessages, work, expected.total) - 1;
+  for (const o of await Promise.allSettled(Array.from({ length: more }, () => openLane(deps, user, sessions, closers, target)))) {
+    if (o.status === 'fulfilled') lanes.push(o.value);
+    else logEvent(log, 'migration.lane.skipped', { reason: describeError(o.reason) }, undefined, deps.metrics);
+  }
+  const results = new Array<Awaited<ReturnType<typeof syncFolder>> | undefined>(plan.mappings.length);
+  const failed = await runLanes(lanes, work, async (lane, i) => {
+    const m = plan.mappings[i]!;
     deps.onProgress?.({ type: 'folder', address: user.address, folder: m.display.source, target: m.display.target, total: 0 });
-    const r = await syncFolder({ address: user.address, reader, control: target.control, appenders: target.appenders, ...(target.status ? { targetStatus: target.status } : {}),
-      state, log, skipDeleted: deps.migration.skipDeleted, deleteOnTarget: deps.migration.deleteOnTarget, ...(target.maxSize !== undefined ? { maxSize: target.maxSize } : {}),
+    results[i] = await syncFolder({ address: user.address, reader: lane.reader, control: lane.target.control, appenders: lane.target.appenders,
+      ...(lane.target.status ? { targetStatus: lane.target.status } : {}), state, log, skipDeleted: deps.migration.skipDeleted,
+      deleteOnTarget: deps.migration.deleteOnTarget, ...(target.maxSize !== undefined ? { maxSize: target.maxSize } : {}),
       ...(deps.batchMessages ? { batchMessages: deps.batchMessages } : {}), ...(deps.windowMessages ? { windowMessages: deps.windowMessages } : {}),
       onBatch: (folder, messages, bytes) => deps.onProgress?.({ type: 'messages', address: user.address, folder, messages, bytes }) }, m);
+  });
+  // In plan order, whatever order the lanes finished in; folders done before a failure are reported too.
+  for (const [i, r] of results.entries()) {
+    if (!r) continue;
+    const m = plan.mappings[i]!;
     report.folders.push(r.report);
     report.refusals.push(...r.refusals);
     if (r.dropped.length > 0) (report.droppedKeywords ??= []).push(...r.dropped);
@@ -110,6 +134,7 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
     logEvent(log, 'migration.folder.synced', { folder: m.display.source, target: m.display.target, mode: r.report.mode,
       appended: r.report.appended, matched: r.report.matched, flags: r.report.flagsUpdated }, undefined, deps.metrics);
   }
+  if (failed) throw failed.error;
   for (const r of report.refusals) logEvent(log, 'migration.message.refused', { folder: r.folder, uid: r.uid, size: r.size, reason: r.reason }, undefined, deps.metrics);
   for (const k of report.droppedKeywords ?? []) logEvent(log, 'migration.keywords.dropped', { folder: k.folder, uid: k.uid, keywords: k.keywords }, undefined, deps.metrics);
   report.ok = report.refusals.length === 0;
@@ -264,8 +289,11 @@ export async function migrateUsers(depsIn: EngineDeps, users: readonly Migration
   // and one more login per user (~16 ms of server CPU each). With 8 users in parallel, 1 connection each cost the
   // target Dovecot 0.3-0.5 s less CPU per 12,000 messages at the same or better throughput (bench/RESULTS.md).
   const parallel = Math.min(opts.concurrency, users.length) > 1;
+  // For the same reason one folder at a time per user (lanesFor): with 8 users at once a second lane per user
+  // gave no more throughput and cost the servers 0.3-1.3 s more CPU per 12,000 messages (bench/RESULTS.md, session 7).
   const deps: EngineDeps = { ...depsIn, limiter: depsIn.limiter ?? new ServerLimiter(opts.concurrency, Date.now, depsIn.sleep ?? defaultSleep),
-    ...(depsIn.appendConnections === undefined && parallel ? { appendConnections: 1 } : {}) };
+    ...(depsIn.appendConnections === undefined && parallel ? { appendConnections: 1 } : {}),
+    ...(depsIn.folderLanes === undefined && parallel ? { folderLanes: 1 } : {}) };
   const out: UserPassReport[] = new Array<UserPassReport>(users.length);
   let next = 0;
   const workers = Array.from({ length: Math.max(1, Math.min(opts.concurrency, users.length)) }, async () => {

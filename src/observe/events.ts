@@ -34,6 +34,7 @@ export const EVENTS = {
   'migration.user.started': { level: 'info', description: 'A migration pass for one user started' },
   'migration.user.finished': { level: 'info', description: 'A migration pass for one user finished' },
   'migration.user.retrying': { level: 'warn', description: 'A migration pass lost its connection or was throttled; it reconnects after a backoff and resumes' },
+  'migration.lane.skipped': { level: 'warn', description: 'A second set of connections for copying folders of a user in parallel could not be opened; the pass goes on with one' },
   'migration.concurrency.lowered': { level: 'warn', description: 'A server throttled the migration: fewer sessions on it for the rest of the run, after its suggested backoff' },
   'migration.user.failed': { level: 'error', description: 'A migration pass for one user failed; the reason is recorded in migrate status' },
   'migration.folder.synced': { level: 'info', description: 'One folder of one user was copied or re-synced' },

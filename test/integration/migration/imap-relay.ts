@@ -16,6 +16,10 @@ export interface ImapRelay {
   commands: string[];
   /** The sequence set of every FETCH / UID FETCH a client sent. */
   fetches: string[];
+  /** The lines of each connection, in the order the connections came. */
+  connections: string[][];
+  /** Client connections still open. */
+  open: () => number;
   close: () => Promise<void>;
 }
 
@@ -41,13 +45,20 @@ function lines(onLine: (line: string) => string): (chunk: Buffer) => Buffer {
 export async function imapRelay(port: number, opts: { hideCaps?: string[] } = {}): Promise<ImapRelay> {
   const commands: string[] = [];
   const fetches: string[] = [];
+  const connections: string[][] = [];
   const sockets = new Set<Socket>();
+  const clients = new Set<Socket>();
   const hide = (opts.hideCaps ?? []).map((c) => c.toUpperCase());
   const server: Server = createServer((client) => {
     const up = connect(port, LAB_HOST);
     sockets.add(client).add(up);
+    clients.add(client);
+    client.on('close', () => clients.delete(client));
+    const mine: string[] = [];
+    connections.push(mine);
     const fromClient = lines((l) => {
       commands.push(l);
+      mine.push(l);
       const m = /^\S+ (?:UID )?FETCH (\S+)/i.exec(l);
       if (m) fetches.push(m[1]!);
       return l;
@@ -71,7 +82,7 @@ export async function imapRelay(port: number, opts: { hideCaps?: string[] } = {}
   const addr = server.address();
   assert.ok(addr && typeof addr === 'object');
   return {
-    port: addr.port, commands, fetches,
+    port: addr.port, commands, fetches, connections, open: () => clients.size,
     close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
   };
 }

@@ -14,18 +14,18 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { useLab, type LabInfo } from '../../harness/index.js';
 import { newMigrationUser } from '../../harness/mail.js';
-import { migrateUser } from '../../../src/migration/index.js';
+import { migrateUser, type EngineDeps } from '../../../src/migration/index.js';
 import type { Store } from '../../../src/store/index.js';
 import { engineDeps, msg, snapshot, systemOf, tempStore, withSession } from './setup.js';
 import { imapRelay, type ImapRelay } from './imap-relay.js';
 
 /** One pass with both sides behind relays: the target's commands of the pass (the source's are in `sourceRelay.commands`). */
-async function pass(lab: LabInfo, store: Store, relay: ImapRelay, address: string, sourceRelay?: ImapRelay): Promise<string[]> {
+async function pass(lab: LabInfo, store: Store, relay: ImapRelay, address: string, sourceRelay?: ImapRelay, over: Partial<EngineDeps> = {}): Promise<string[]> {
   const cloud = systemOf(lab.dovecot.cloud);
   const legacy = systemOf(lab.dovecot.legacy);
   const from = relay.commands.length;
   const r = await migrateUser(engineDeps(lab, store, { target: { ...cloud, imap: { ...cloud.imap!, port: relay.port } },
-    ...(sourceRelay ? { source: { ...legacy, imap: { ...legacy.imap!, port: sourceRelay.port } } } : {}) }), { address });
+    ...(sourceRelay ? { source: { ...legacy, imap: { ...legacy.imap!, port: sourceRelay.port } } } : {}), ...over }), { address });
   assert.equal(r.error, undefined, JSON.stringify(r.error));
   assert.equal(r.ok, true);
   return relay.commands.slice(from);
@@ -110,4 +110,43 @@ test('target folders: without LITERAL+ (imapflow appenders) the folder is SELECT
   // The probe: one pipelined login that finds no LITERAL+, then the imapflow control session and a second appender.
   assert.equal(logins(first).length, 3, first.join('\n'));
   await sameContent(lab, address);
+});
+
+test('two folders at once: a pass that copies enough opens a second lane, and each folder is copied on one lane only', async (t) => {
+  const { lab, address, relay, store } = await setup(t, 'tgtlanes');
+  const sourceRelay = await imapRelay(lab.dovecot.legacy.imapPort);
+  t.after(() => sourceRelay.close());
+  // 4 messages in 2 folders: a second lane only because the threshold is lowered (the default is 1,000 messages).
+  const first = await pass(lab, store, relay, address, sourceRelay, { laneMinMessages: 1, appendConnections: 1 });
+  const readers = sourceRelay.connections.filter((c) => c.some((l) => /^\S+ (LOGIN|AUTHENTICATE) /i.test(l)));
+  assert.equal(readers.length, 2, sourceRelay.commands.join('\n'));
+  const examined = readers.map((c) => selects(c).map((l) => /EXAMINE "?([^" ]+)"?/i.exec(l)![1]!));
+  // Every folder (the lab's empty special-use ones too) EXAMINEd on one lane only; the two with messages on different lanes.
+  const all = examined.flat();
+  assert.equal(new Set(all).size, all.length, JSON.stringify(examined));
+  assert.ok(all.includes('INBOX') && all.includes('Work'), JSON.stringify(examined));
+  assert.notEqual(examined.findIndex((e) => e.includes('INBOX')), examined.findIndex((e) => e.includes('Work')), JSON.stringify(examined));
+  // On the target: one APPEND connection per lane, each appending into one folder, and no control session.
+  assert.equal(logins(first).length, 2, first.join('\n'));
+  const appendsTo = relay.connections.map((c) => [...new Set(c.filter((l) => /^A\d+ APPEND /.test(l)).map((l) => /^A\d+ APPEND "([^"]+)"/.exec(l)![1]!))]);
+  assert.deepEqual(appendsTo.filter((x) => x.length > 0).map((x) => x.join()).sort(), ['INBOX', 'Work'], JSON.stringify(appendsTo));
+  await sameContent(lab, address);
+  // A re-run finds nothing to copy, so it opens no second lane.
+  const before = sourceRelay.connections.length;
+  assert.deepEqual(selects(await pass(lab, store, relay, address, sourceRelay, { laneMinMessages: 1, appendConnections: 1 })), []);
+  assert.equal(sourceRelay.connections.length - before, 1, 'one reader on an unchanged re-run');
+});
+
+test('a pass whose source cannot be reached leaves no connection open on the target (both sides open at once)', async (t) => {
+  const { lab, address, relay, store } = await setup(t, 'tgtunreach');
+  const legacy = systemOf(lab.dovecot.legacy);
+  const cloud = systemOf(lab.dovecot.cloud);
+  const r = await migrateUser(engineDeps(lab, store, { source: { ...legacy, imap: { ...legacy.imap!, port: 1 } },
+    target: { ...cloud, imap: { ...cloud.imap!, port: relay.port } }, appendConnections: 1, retries: 1, retryBaseMs: 10 }), { address });
+  assert.equal(r.ok, false);
+  assert.equal(r.error?.unreachable, true);
+  // The target side was opened in both attempts (it logs in while the source fails) and closed with each.
+  assert.equal(logins(relay.commands).length, 2, relay.commands.join('\n'));
+  for (let i = 0; i < 50 && relay.open() > 0; i++) await new Promise((res) => setTimeout(res, 20));
+  assert.equal(relay.open(), 0);
 });
