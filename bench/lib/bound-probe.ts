@@ -46,11 +46,23 @@ async function prepare(info: DovecotInfo, address: string, msgs: readonly Corpus
   }
 }
 
-async function appendOnly(info: DovecotInfo, address: string, msgs: readonly CorpusMessage[]): Promise<void> {
+/** `conns` connections for the user, each taking whole folders (largest first, to the least loaded): folders in parallel. */
+async function appendOnly(info: DovecotInfo, address: string, msgs: readonly CorpusMessage[], conns = 1): Promise<void> {
+  const byFolder = new Map<string, CorpusMessage[]>();
+  for (const m of msgs) byFolder.set(m.folder, [...(byFolder.get(m.folder) ?? []), m]);
+  const shares: [string, CorpusMessage[]][][] = Array.from({ length: conns }, () => []);
+  const load = new Array<number>(conns).fill(0);
+  for (const e of [...byFolder].sort((a, b) => b[1].length - a[1].length)) {
+    const i = load.indexOf(Math.min(...load));
+    shares[i]!.push(e);
+    load[i]! += e[1].length;
+  }
+  await Promise.all(shares.map((s) => appendFolders(info, address, s)));
+}
+
+async function appendFolders(info: DovecotInfo, address: string, byFolder: readonly [string, CorpusMessage[]][]): Promise<void> {
   const p = await PipelinedAppender.open({ host: LAB_HOST, port: info.imapPort, tls: 'none' }, { user: `${address}*${info.masterUser}`, pass: info.masterPassword });
   try {
-    const byFolder = new Map<string, CorpusMessage[]>();
-    for (const m of msgs) byFolder.set(m.folder, [...(byFolder.get(m.folder) ?? []), m]);
     for (const [folder, list] of byFolder) {
       const wire = mutf7(folder.replace(/\./g, '/'));
       for (let i = 0; i < list.length; i += 500) {
@@ -106,6 +118,7 @@ async function main(): Promise<void> {
   const each = Number(arg('--each') ?? 1500);
   const n = Number(arg('--mailboxes') ?? 8);
   const rounds = Number(arg('--rounds') ?? 3);
+  const split = Number(arg('--split') ?? 1);
   const bl = benchLab('mb-bound-');
   try {
     const lab = await bl.start();
@@ -124,12 +137,34 @@ async function main(): Promise<void> {
       const aTargets = await newMailUsers(lab, 'cloud', n, { local: 'bounda' });
       const dTargets = await newMailUsers(lab, 'cloud', n, { local: 'boundd' });
       await Promise.all(aTargets.map((t, i) => prepare(lab.dovecot.cloud, t.address, bodies[i]!)));
-      const timeA = async () => {
+      const timeA = async (conns = 1, targets = aTargets) => {
         const c0 = treeCpu(cloudPid);
         const t0 = performance.now();
-        await Promise.all(aTargets.map((t, i) => appendOnly(lab.dovecot.cloud, t.address, bodies[i]!)));
+        await Promise.all(targets.map((t, i) => appendOnly(lab.dovecot.cloud, t.address, bodies[i]!, conns)));
         return { s: (performance.now() - t0) / 1000, cpu: treeCpu(cloudPid) - c0 };
       };
+      if (split > 1) {
+        const sTargets = await newMailUsers(lab, 'cloud', n, { local: 'bounds' });
+        await Promise.all(sTargets.map((t, i) => prepare(lab.dovecot.cloud, t.address, bodies[i]!)));
+        const one = await timeA();
+        const many = await timeA(split, sTargets);
+        console.log(`round ${r + 1}: APPEND only, 1 connection per user ${one.s.toFixed(2)} s (target CPU ${one.cpu.toFixed(2)} s); `
+          + `${split} per user, folders in parallel ${many.s.toFixed(2)} s (target CPU ${many.cpu.toFixed(2)} s)`);
+        const folders = [...new Set(bodies[0]!.map((m) => m.folder))];
+        const p1 = await newMailUsers(lab, 'cloud', n, { local: 'boundq' });
+        const p2 = await newMailUsers(lab, 'cloud', n, { local: 'boundr' });
+        await Promise.all([...p1, ...p2].map((t, i) => prepare(lab.dovecot.cloud, t.address, bodies[i % n]!)));
+        const lean = async (targets: typeof p1, k: number) => {
+          const cpu0 = process.cpuUsage();
+          const c0 = treeCpu(cloudPid);
+          const t0 = performance.now();
+          await Promise.all(targets.map((t, i) => Promise.all(Array.from({ length: k }, (_, j) => leanProxy(lab, sources[i]!.address, t.address, folders.filter((_f, x) => x % k === j))))));
+          const cpu = process.cpuUsage(cpu0);
+          return `${((performance.now() - t0) / 1000).toFixed(2)} s (node ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, target ${(treeCpu(cloudPid) - c0).toFixed(2)} s)`;
+        };
+        console.log(`  lean proxy 1 pair per user ${await lean(p1, 1)}; ${split} pairs per user ${await lean(p2, split)}`);
+        continue;
+      }
       const timeD = async () => {
         const t0 = performance.now();
         await Promise.all(sources.map((s, i) => dsync(lab, s.address, dTargets[i]!.address)));
