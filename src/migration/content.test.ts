@@ -56,3 +56,32 @@ test('ContentIndex: packed keys, candidates in insertion order, each taken once,
   assert.equal(ix.take('k5'), undefined);
   assert.equal(ix.take('k299'), 300);
 });
+
+test('messageId: the same value as the whole-header unfolding it replaced, on odd headers (stored content keys still match)', () => {
+  // The implementation before session 7: unfold the whole header, then the first Message-ID line.
+  const before = (header: Buffer): string | undefined => {
+    const text = header.toString('latin1').replace(/\r?\n[ \t]+/g, ' ');
+    const v = /^message-id[ \t]*:[ \t]*(.*?)[ \t]*\r?$/im.exec(text)?.[1]?.trim();
+    return v ? v : undefined;
+  };
+  const pieces = ['Message-ID:', 'message-id :', 'MESSAGE-ID:\t', 'Message-Id:', ' <a@x>', '<b@y>', ' ', '\t', '\r\n', '\n', '\r', '\r\n ', '\n\t',
+    'Subject: hi', 'X-Message-ID: <z@z>', ' Message-ID: <folded@x>', 'é', '\r\r\n', ':', '<c@z> (comment)'];
+  // mulberry32: a small PRNG whose low bits are as random as its high ones.
+  let seed = 7;
+  const rnd = (n: number) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) % n;
+  };
+  let found = 0;
+  for (let i = 0; i < 5000; i++) {
+    const parts: string[] = [];
+    for (let k = rnd(12) + 1; k > 0; k--) parts.push(pieces[rnd(pieces.length)]!);
+    const h = Buffer.from(parts.join(''), 'latin1');
+    const want = before(h);
+    if (want !== undefined) found++;
+    assert.equal(messageId(h), want, JSON.stringify(parts.join('')));
+  }
+  assert.ok(found > 500, `only ${found} headers had a Message-ID`);
+});

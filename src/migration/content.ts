@@ -9,11 +9,19 @@
  * - contentKey: Message-ID + size + a hash of the header block, all over the
  *   collapsed bytes, so a source message and its (normalized) copy get one key.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
-export function sha256(buf: Uint8Array): string {
-  return createHash('sha256').update(buf).digest('hex');
-}
+/**
+ * SHA-256 in hex. crypto.hash (Node >= 20.12) hashes in one call without a Hash object: two per copied message
+ * (the bytes, the header block), and the object and its finalizer cost more than the hashing of a small message.
+ */
+export const sha256: (buf: Uint8Array) => string = typeof crypto.hash === 'function'
+  ? (buf) => crypto.hash('sha256', buf, 'hex')
+  : (buf) => crypto.createHash('sha256').update(buf).digest('hex');
+
+const sha256Bytes: (data: string) => Buffer = typeof crypto.hash === 'function'
+  ? (data) => crypto.hash('sha256', data, 'buffer')
+  : (data) => crypto.createHash('sha256').update(data).digest();
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -50,11 +58,18 @@ export function headerBlock(buf: Buffer): Buffer {
   return candidates.length === 0 ? buf : buf.subarray(0, Math.min(...candidates));
 }
 
-/** The Message-ID header's value (unfolded, trimmed), or undefined. */
+/** The first Message-ID field: its name at a line's start, its value with the continuation lines (which begin with WSP). */
+const MESSAGE_ID_FIELD = /^message-id[ \t]*:([^\n]*(?:\n[ \t][^\n]*)*)/im;
+
+/**
+ * The Message-ID header's value (unfolded, trimmed), or undefined. Only the field's own lines are unfolded, not
+ * the whole header; the value is then read as before that change (up to the first CR or LF left, as JavaScript's
+ * "." and multiline "$" have it), so content keys stored by earlier versions still match (content.test.ts).
+ */
 export function messageId(header: Buffer): string | undefined {
-  const text = header.toString('latin1').replace(/\r?\n[ \t]+/g, ' ');
-  const m = /^message-id[ \t]*:[ \t]*(.*?)[ \t]*\r?$/im.exec(text);
-  const v = m?.[1]?.trim();
+  const m = MESSAGE_ID_FIELD.exec(header.toString('latin1'));
+  if (!m) return undefined;
+  const v = /^[ \t]*(.*?)[ \t]*\r?$/m.exec(m[1]!.replace(/\r?\n[ \t]+/g, ' '))?.[1]?.trim();
   return v ? v : undefined;
 }
 
@@ -126,7 +141,7 @@ export class ContentIndex {
       const u = new Uint32Array(cap); u.set(this.uids); this.uids = u;
       const x = new Uint8Array(cap); x.set(this.used); this.used = x;
     }
-    const d = createHash('sha256').update(key).digest();
+    const d = sha256Bytes(key);
     for (let k = 0; k < 4; k++) this.words[4 * this.n + k] = d.readUInt32BE(4 * k);
     this.uids[this.n] = uid;
     this.n++;
@@ -149,7 +164,7 @@ export class ContentIndex {
       for (let i = 0; i < this.n; i++) o[i] = i;
       this.order = o.sort((a, b) => this.cmp(a, b));
     }
-    const d = createHash('sha256').update(key).digest();
+    const d = sha256Bytes(key);
     const w = [d.readUInt32BE(0), d.readUInt32BE(4), d.readUInt32BE(8), d.readUInt32BE(12)];
     const vs = (e: number): number => {
       for (let k = 0; k < 4; k++) {
