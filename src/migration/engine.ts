@@ -40,10 +40,7 @@ export interface EngineDeps {
    * migrateUsers with one user at a time), 1 when migrateUsers copies several users at once (see there).
    */
   appendConnections?: number;
-  /**
-   * Folders of one user copied at once, each on connections of its own (see lanesFor). Default: 2 for a user
-   * copied alone, 1 when migrateUsers copies several users at once (see there).
-   */
+  /** Folders of one user copied at once, each on connections of its own (default 2; see lanes.ts lanesFor). */
   folderLanes?: number;
   /** The least a pass must expect to copy before it opens a second lane (default 1,000 messages). */
   laneMinMessages?: number;
@@ -289,11 +286,10 @@ export async function migrateUsers(depsIn: EngineDeps, users: readonly Migration
   // and one more login per user (~16 ms of server CPU each). With 8 users in parallel, 1 connection each cost the
   // target Dovecot 0.3-0.5 s less CPU per 12,000 messages at the same or better throughput (bench/RESULTS.md).
   const parallel = Math.min(opts.concurrency, users.length) > 1;
-  // For the same reason one folder at a time per user (lanesFor): with 8 users at once a second lane per user
-  // gave no more throughput and cost the servers 0.3-1.3 s more CPU per 12,000 messages (bench/RESULTS.md, session 7).
+  // Two folders of a user at once (lanesFor) is another matter: each lane appends into a folder of its own, and it
+  // paid with 8 users at once too (bench/RESULTS.md, session 7).
   const deps: EngineDeps = { ...depsIn, limiter: depsIn.limiter ?? new ServerLimiter(opts.concurrency, Date.now, depsIn.sleep ?? defaultSleep),
-    ...(depsIn.appendConnections === undefined && parallel ? { appendConnections: 1 } : {}),
-    ...(depsIn.folderLanes === undefined && parallel ? { folderLanes: 1 } : {}) };
+    ...(depsIn.appendConnections === undefined && parallel ? { appendConnections: 1 } : {}) };
   const out: UserPassReport[] = new Array<UserPassReport>(users.length);
   let next = 0;
   const workers = Array.from({ length: Math.max(1, Math.min(opts.concurrency, users.length)) }, async () => {

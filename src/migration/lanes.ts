@@ -23,8 +23,9 @@ export function laneWork(mappings: readonly { source: string; target: string }[]
  * Folders copied at once for one user. Each lane costs a login on each side, so a second one only for a pass that
  * copies at least `laneMinMessages` (default 1,000) spread over two units of work or more. Why: the target saves
  * each message with an fsync of its own (Dovecot's sdbox and maildir), so one user's APPEND connections spend much
- * of a pass waiting for the disk, and a second folder at once keeps the disk and the CPU busy: bench/migrate (a),
- * one 6,000-message mailbox, 1.36 x dsync with two lanes against 1.22 with one, in the same run (bench/RESULTS.md).
+ * of a pass waiting for the disk, and a second folder at once keeps the disk and the CPU busy. bench/migrate, two
+ * lanes against one in the same rounds (bench/RESULTS.md, session 7): one 6,000-message mailbox 1.36 x dsync
+ * against 1.22; 8 mailboxes at once 0.98 against 0.91 (faster in 4 rounds of 4). A third lane was slower.
  */
 export function lanesFor(folderLanes: number | undefined, laneMinMessages: number | undefined, work: readonly LaneWork[], total: number): number {
   const max = Math.max(1, folderLanes ?? DEFAULT_LANES);
