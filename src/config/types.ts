@@ -118,6 +118,8 @@ export interface MigrationConfig {
   readonly to: string;
   readonly users?: string;
   readonly concurrency: number;
+  /** Folders of one user copied at once (default 2: migration/lanes.ts). */
+  readonly foldersInParallel?: number;
   /** migration.leaseTime in ms (default 60 s); optional so hand-built configs (tests, benchmarks) need not spell it out. */
   readonly leaseTime?: number;
   readonly deleteOnTarget: boolean;

@@ -40,7 +40,7 @@ export interface EngineDeps {
    * migrateUsers with one user at a time), 1 when migrateUsers copies several users at once (see there).
    */
   appendConnections?: number;
-  /** Folders of one user copied at once, each on connections of its own (default 2; see lanes.ts lanesFor). */
+  /** Folders of one user copied at once, each on connections of its own (default migration.foldersInParallel, else 2; see lanes.ts lanesFor). */
   folderLanes?: number;
   /** The least a pass must expect to copy before it opens a second lane (default 1,000 messages). */
   laneMinMessages?: number;
@@ -105,7 +105,7 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
   const work = laneWork(plan.mappings, expected.byFolder);
   const lanes: Lane[] = [{ reader, target }];
   // The other lanes log in before any folder starts, so each takes its share; one that cannot log in is not needed.
-  const more = lanesFor(deps.folderLanes, deps.laneMinMessages, work, expected.total) - 1;
+  const more = lanesFor(deps.folderLanes ?? deps.migration.foldersInParallel, deps.laneMinMessages, work, expected.total) - 1;
   for (const o of await Promise.allSettled(Array.from({ length: more }, () => openLane(deps, user, sessions, closers, target)))) {
     if (o.status === 'fulfilled') lanes.push(o.value);
     else logEvent(log, 'migration.lane.skipped', { reason: describeError(o.reason) }, undefined, deps.metrics);

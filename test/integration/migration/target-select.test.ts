@@ -16,7 +16,7 @@ import { useLab, type LabInfo } from '../../harness/index.js';
 import { newMigrationUser } from '../../harness/mail.js';
 import { migrateUser, type EngineDeps } from '../../../src/migration/index.js';
 import type { Store } from '../../../src/store/index.js';
-import { engineDeps, msg, snapshot, systemOf, tempStore, withSession } from './setup.js';
+import { engineDeps, migrationConfig, msg, snapshot, systemOf, tempStore, withSession } from './setup.js';
 import { imapRelay, type ImapRelay } from './imap-relay.js';
 
 /** One pass with both sides behind relays: the target's commands of the pass (the source's are in `sourceRelay.commands`). */
@@ -149,4 +149,15 @@ test('a pass whose source cannot be reached leaves no connection open on the tar
   assert.equal(logins(relay.commands).length, 2, relay.commands.join('\n'));
   for (let i = 0; i < 50 && relay.open() > 0; i++) await new Promise((res) => setTimeout(res, 20));
   assert.equal(relay.open(), 0);
+});
+
+test('migration.foldersInParallel: 1 keeps one reader and one APPEND connection for a pass that would take two lanes', async (t) => {
+  const { lab, address, relay, store } = await setup(t, 'tgtonelane');
+  const sourceRelay = await imapRelay(lab.dovecot.legacy.imapPort);
+  t.after(() => sourceRelay.close());
+  const first = await pass(lab, store, relay, address, sourceRelay, { laneMinMessages: 1, appendConnections: 1,
+    migration: { ...migrationConfig(), foldersInParallel: 1 } });
+  assert.equal(logins(sourceRelay.commands).length, 1, sourceRelay.commands.join('\n'));
+  assert.equal(logins(first).length, 1, first.join('\n'));
+  await sameContent(lab, address);
 });
