@@ -114,22 +114,22 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
   const failed = await runLanes(lanes, work, async (lane, i) => {
     const m = plan.mappings[i]!;
     deps.onProgress?.({ type: 'folder', address: user.address, folder: m.display.source, target: m.display.target, total: 0 });
-    results[i] = await syncFolder({ address: user.address, reader: lane.reader, control: lane.target.control, appenders: lane.target.appenders,
+    const r = await syncFolder({ address: user.address, reader: lane.reader, control: lane.target.control, appenders: lane.target.appenders,
       ...(lane.target.status ? { targetStatus: lane.target.status } : {}), state, log, skipDeleted: deps.migration.skipDeleted,
       deleteOnTarget: deps.migration.deleteOnTarget, ...(target.maxSize !== undefined ? { maxSize: target.maxSize } : {}),
       ...(deps.batchMessages ? { batchMessages: deps.batchMessages } : {}), ...(deps.windowMessages ? { windowMessages: deps.windowMessages } : {}),
       onBatch: (folder, messages, bytes) => deps.onProgress?.({ type: 'messages', address: user.address, folder, messages, bytes }) }, m);
+    results[i] = r;
+    logEvent(log, 'migration.folder.synced', { folder: m.display.source, target: m.display.target, mode: r.report.mode,
+      appended: r.report.appended, matched: r.report.matched, flags: r.report.flagsUpdated }, undefined, deps.metrics);
   });
-  // In plan order, whatever order the lanes finished in; folders done before a failure are reported too.
-  for (const [i, r] of results.entries()) {
+  // The report in plan order, whatever order the lanes finished in; folders done before a failure are reported too.
+  for (const r of results) {
     if (!r) continue;
-    const m = plan.mappings[i]!;
     report.folders.push(r.report);
     report.refusals.push(...r.refusals);
     if (r.dropped.length > 0) (report.droppedKeywords ??= []).push(...r.dropped);
     addCounts(report.totals, r.report);
-    logEvent(log, 'migration.folder.synced', { folder: m.display.source, target: m.display.target, mode: r.report.mode,
-      appended: r.report.appended, matched: r.report.matched, flags: r.report.flagsUpdated }, undefined, deps.metrics);
   }
   if (failed) throw failed.error;
   for (const r of report.refusals) logEvent(log, 'migration.message.refused', { folder: r.folder, uid: r.uid, size: r.size, reason: r.reason }, undefined, deps.metrics);
