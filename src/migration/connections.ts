@@ -117,6 +117,9 @@ export interface TargetSide {
   maxSize?: number;
 }
 
+/** APPEND connections per lane (EngineDeps.appendConnections, default 2). */
+const appendCount = (deps: EngineDeps): number => Math.max(1, deps.appendConnections ?? 2);
+
 /** The target's imapflow control session of one lane, opened on first use (recorded in `sessions`). */
 function lazyControl(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[]): () => Promise<ImapFlow> {
   let opened: Promise<ImapFlow> | undefined;
@@ -158,7 +161,7 @@ async function imapflowSide(deps: EngineDeps, user: MigrationUser, sessions: Ima
  * on the first one; else imapflow sessions (one command in flight each), the control session being the first.
  */
 export async function openTarget(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[], closers: (() => void)[]): Promise<TargetSide> {
-  const n = Math.max(1, deps.appendConnections ?? 2);
+  const n = appendCount(deps);
   const control = lazyControl(deps, user, sessions);
   const open = pipeOpener(deps, user);
   const first = await open();
@@ -189,7 +192,7 @@ export interface Lane {
  * APPEND connections with a control session of its own (a SELECT on a shared one would race with the other lane).
  */
 export async function openLane(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[], closers: (() => void)[], like: TargetSide): Promise<Lane> {
-  const n = Math.max(1, deps.appendConnections ?? 2);
+  const n = appendCount(deps);
   const control = lazyControl(deps, user, sessions);
   const [reader, target] = await allOpened(
     openReader(deps, user).then((r) => { closers.push(() => r.close()); return r; }),
