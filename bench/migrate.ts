@@ -52,6 +52,7 @@ import { loadMailbox } from './lib/mail-corpus.js';
 import { compareDigests, mailboxDigest, type MailboxDigest } from './lib/mailbox-digest.js';
 import { runSampled, treeCpu, type ProcRun } from './lib/proc-peak.js';
 import { QUIET_US, settleFileCreation } from './lib/fs-probe.js';
+import { warmFiles } from './lib/page-cache.js';
 
 function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -281,20 +282,27 @@ async function main(): Promise<void> {
           if (x.errors.length) say(`  mailbridge errors: ${x.errors.join('; ')}`);
           return x;
         };
+        // Untimed, before each run: the source's files read into the page cache (lib/page-cache.ts), so both tools read a warm source.
+        const sourceDirs = c.sources.map((a) => join(lab.dovecot.legacy.dir, 'mail', lab.domain, a.split('@')[0]!));
+        const warm = (label: string) => {
+          const w = warmFiles(sourceDirs);
+          say(`  source warmed for ${label}: ${w.files} files, ${f1(w.size / MB)} MB, ${f1(w.cachedBefore / MB)} MB of it were cached (read in ${f2(w.seconds)} s)`);
+        };
+        const measured = <T>(label: string, fn: () => Promise<T>) => { warm(label); return withMachineCpu(fn); };
         const runMb = () => runMbWith(mbTargets, store);
         // The variant runs on the other side of dsync from the default run: A D B, then B D A.
         const runV = () => runMbWith(vTargets, join(dir, `state-${c.name[1]}-${r}-v.db`), variant);
-        const vFirst = variant && r % 2 === 1 ? await withMachineCpu(runV) : undefined;
+        const vFirst = variant && r % 2 === 1 ? await measured('the variant', runV) : undefined;
         const runDs = async () => {
           const t = performance.now();
           const rs = await Promise.all(c.sources.map((a, i) => dsync(lab, a, dsTargets[i]!)));
           return { seconds: (performance.now() - t) / 1000, rs };
         };
         const order = r % 2 === 0 ? 'mailbridge first' : 'dsync first';
-        const mb = r % 2 === 0 ? await withMachineCpu(runMb) : undefined;
-        const ds = await withMachineCpu(runDs);
-        const mbr = mb ?? await withMachineCpu(runMb);
-        const vr = vFirst ?? (variant ? await withMachineCpu(runV) : undefined);
+        const mb = r % 2 === 0 ? await measured('mailbridge', runMb) : undefined;
+        const ds = await measured('dsync', runDs);
+        const mbr = mb ?? await measured('mailbridge', runMb);
+        const vr = vFirst ?? (variant ? await measured('the variant', runV) : undefined);
         const rss = ds.rs.reduce((n, x) => n + x.peakRssMb, 0);
         say(`${c.name} round ${r + 1} (${order}), load average ${loadavg().map(f2).join(' ')}`);
         say(rate(`  mailbridge ${c.label}`, msgs, bytes, mbr.seconds, mbr.maxRssMb, mbr.cpuSeconds) + ` (${f2(mbr.sysSeconds)} s of it in the kernel; appended ${mbr.appended})`);
