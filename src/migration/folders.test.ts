@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { SourceFolder } from '../protocol/imap/index.js';
-import { pipelinedMaker, planFromList, type TargetInfo } from './folders.js';
+import { ensureTargetFolders, pipelinedMaker, planFromList, type TargetInfo } from './folders.js';
 import { personalNamespace } from './listing.js';
 
 const cfg = { from: 'legacy', to: 'cloud', concurrency: 1, deleteOnTarget: false, skipDeleted: true };
@@ -51,4 +51,36 @@ test('pipelinedMaker: CREATE and SUBSCRIBE on the APPEND connection; ALREADYEXIS
   await maker.create('odd\r\nname');
   assert.deepEqual(sent, ['CREATE Archiv/2024', 'CREATE Exists', 'CREATE Bad', 'SUBSCRIBE Archiv/2024']);
   assert.deepEqual(viaFallback, ['CREATE odd\r\nname']);
+});
+
+test('ensureTargetFolders: one level at a time, each level sent at once; subscriptions after; a refusal fails once all settled', async () => {
+  const folders: SourceFolder[] = ['INBOX', 'A', 'A.B', 'A.B.C', 'D', 'D.E'].map((path) => ({ path, delimiter: '.', flags: [], subscribed: path !== 'D.E' }));
+  const { plan } = planFromList(folders, undefined, plainTarget, cfg);
+  const log: string[] = [];
+  let inFlight = 0;
+  let most = 0;
+  const maker = (refuse?: string) => ({
+    create: async (wire: string) => {
+      log.push(`create ${wire}`);
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      if (wire === refuse) throw new Error('NO [CANNOT] refused');
+    },
+    subscribe: async (wire: string) => { log.push(`subscribe ${wire}`); },
+  });
+  const info = { ...plainTarget, existing: new Set(['D']), subscribed: new Set<string>() };
+  await ensureTargetFolders(maker(), info, plan);
+  // D exists already: A, then A/B and D/E together, then A/B/C; INBOX is never created.
+  assert.deepEqual(log.filter((l) => l.startsWith('create')), ['create A', 'create A/B', 'create D/E', 'create A/B/C']);
+  assert.equal(most, 2, 'a level is sent at once');
+  assert.deepEqual(log.slice(4).sort(), ['subscribe A', 'subscribe A/B', 'subscribe A/B/C', 'subscribe D', 'subscribe INBOX']);
+  assert.ok(info.existing.has('A/B/C') && info.subscribed.has('A/B/C'));
+
+  log.length = 0;
+  const again = { ...plainTarget, existing: new Set<string>(), subscribed: new Set<string>() };
+  await assert.rejects(ensureTargetFolders(maker('A'), again, plan), (err: Error & { code?: string }) =>
+    err.code === 'MIGRATION_FOLDER_FAILED' && /target folder A could not be created/.test(err.message));
+  // The level's other CREATE ran to its end; nothing below the failed level was sent, and nothing subscribed.
+  assert.deepEqual(log, ['create A', 'create D']);
 });

@@ -119,22 +119,35 @@ export function pipelinedMaker(conn: { mailboxCommand(verb: 'CREATE' | 'SUBSCRIB
   };
 }
 
-/** Parents first, so "A/B" exists before "A/B/C" is created on servers that do not create parents. */
+/**
+ * Makes the plan's target folders exist and subscribes them. The commands go out together (pipelined on the
+ * APPEND connection) one level of the hierarchy at a time: parents first, so "A/B" exists before "A/B/C" is
+ * created on servers that do not create parents, and no server that runs pipelined commands at once (RFC 3501
+ * 5.5) sees a child before its parent. A user's first pass then waits one round trip per level, not two per
+ * folder: under load each round trip costs tens of milliseconds (bench/RESULTS.md, session 8).
+ */
 export async function ensureTargetFolders(target: FolderMaker, info: TargetInfo, plan: MappingPlan): Promise<void> {
-  const wanted = [...new Set(plan.mappings.map((m) => m.target))].sort((a, b) => a.length - b.length);
-  for (const wire of wanted) {
-    if (info.existing.has(wire) || wire.toUpperCase() === 'INBOX') continue;
-    try {
-      await target.create(wire);
-    } catch (err) {
-      throw new MbError(MigrationErrors.MIGRATION_FOLDER_FAILED, `target folder ${clientPath(wire)} could not be created`, { cause: err });
-    }
-    info.existing.add(wire);
+  const wanted = [...new Set(plan.mappings.map((m) => m.target))].filter((w) => !info.existing.has(w) && w.toUpperCase() !== 'INBOX');
+  const level = (wire: string) => (info.delimiter ? wire.split(info.delimiter).length : 1);
+  const levels = [...new Set(wanted.map(level))].sort((a, b) => a - b);
+  for (const l of levels) {
+    await settledAll(wanted.filter((w) => level(w) === l).map(async (wire) => {
+      try {
+        await target.create(wire);
+      } catch (err) {
+        throw new MbError(MigrationErrors.MIGRATION_FOLDER_FAILED, `target folder ${clientPath(wire)} could not be created`, { cause: err });
+      }
+      info.existing.add(wire);
+    }));
   }
-  const subscribe = new Set(plan.mappings.filter((m) => m.subscribed).map((m) => m.target));
-  for (const wire of subscribe) {
-    if (info.subscribed.has(wire)) continue;
+  const subscribe = [...new Set(plan.mappings.filter((m) => m.subscribed).map((m) => m.target))].filter((w) => !info.subscribed.has(w));
+  await settledAll(subscribe.map(async (wire) => {
     await target.subscribe(wire);
     info.subscribed.add(wire);
-  }
+  }));
+}
+
+/** Every promise settled (none left running unobserved), then the first failure thrown. */
+async function settledAll(all: Promise<void>[]): Promise<void> {
+  for (const r of await Promise.allSettled(all)) if (r.status === 'rejected') throw r.reason;
 }
