@@ -5,7 +5,7 @@
  * listing is left to imapflow, and the verify/plan/dry-run commands.
  */
 import type { ImapFlow } from 'imapflow';
-import { MbError } from '../core/index.js';
+import { MbError, describeError } from '../core/index.js';
 import type { SystemConfig } from '../config/index.js';
 import { MigrationErrors } from './errors.js';
 import { imapflowMaker, pipelinedMaker, type FolderMaker } from './folders.js';
@@ -18,6 +18,11 @@ import type { Appender } from './copier.js';
 import type { FolderDeps } from './sync-folder.js';
 import type { EngineDeps } from './engine.js';
 import type { MigrationUser } from './types.js';
+import { logEvent, type Logger } from '../observe/index.js';
+import type { MappingPlan } from '../protocol/imap/index.js';
+import { expectedMessages } from './expected.js';
+import { laneWork, lanesFor, type LaneWork } from './lanes.js';
+import type { MigrationState } from './state.js';
 
 /** A server's key for the limiter: its endpoint, so two system names on one server share the limit. */
 export function serverKey(deps: Pick<EngineDeps, 'source' | 'target'>, side: 'source' | 'target'): string {
@@ -181,6 +186,26 @@ export async function openTarget(deps: EngineDeps, user: MigrationUser, sessions
     listing: await imapflowListing(ctl), pipelined: false, ...(maxSize !== undefined ? { maxSize } : {}) };
 }
 
+type TargetStatus = Awaited<ReturnType<NonNullable<FolderDeps['targetStatus']>>>;
+
+/**
+ * The target folders' STATUS, asked at once when a pass starts (pipelined: one round trip); `take` gives each
+ * answer once, to the first source folder copied into that target folder. A folder's start then does not queue a
+ * STATUS behind the MULTIAPPEND of the lane's previous folder, which the target may still be saving (engine.ts
+ * starts the next folder meanwhile). A second source folder merged into the same target asks again on its lane:
+ * the first one's messages are in it by then. So does a folder whose STATUS the server refused.
+ */
+export async function prefetchStatus(status: NonNullable<FolderDeps['targetStatus']>, wires: readonly string[]): Promise<(wire: string) => TargetStatus> {
+  const unique = [...new Set(wires)];
+  const answers = await Promise.all(unique.map((w) => status(w)));
+  const known = new Map(unique.map((w, i) => [w, answers[i]]));
+  return (wire) => {
+    const st = known.get(wire);
+    known.delete(wire);
+    return st;
+  };
+}
+
 /** A lane of a pass (engine.ts): a reader and APPEND connections of its own, so one more folder is copied at once. */
 export interface Lane {
   reader: RawImap;
@@ -208,4 +233,23 @@ function lazyMaker(control: () => Promise<ImapFlow>): FolderMaker {
     create: async (wire) => imapflowMaker(await control()).create(wire),
     subscribe: async (wire) => imapflowMaker(await control()).subscribe(wire),
   };
+}
+
+/**
+ * What the pass expects to copy (STATUS of every source folder on the reader, one round trip), the units of work,
+ * and the lanes: the first one's connections, and more where the pass is large enough (lanes.ts lanesFor), logged
+ * in before any folder starts so each takes its share. A lane that cannot log in is not needed.
+ */
+export async function openLanes(deps: EngineDeps, user: MigrationUser, log: Logger, sessions: ImapFlow[], closers: (() => void)[], first: Lane & { target: TargetSide },
+  state: MigrationState, mappings: MappingPlan['mappings']): Promise<{ work: LaneWork[]; lanes: Lane[] }> {
+  const expected = await expectedMessages((w) => first.reader.status(w), state, user.address, mappings.map((m) => m.source));
+  deps.onProgress?.({ type: 'estimate', address: user.address, messages: expected.total });
+  const work = laneWork(mappings, expected.byFolder);
+  const lanes: Lane[] = [first];
+  const more = lanesFor(deps.folderLanes ?? deps.migration.foldersInParallel, deps.laneMinMessages, work, expected.total) - 1;
+  for (const o of await Promise.allSettled(Array.from({ length: more }, () => openLane(deps, user, sessions, closers, first.target)))) {
+    if (o.status === 'fulfilled') lanes.push(o.value);
+    else logEvent(log, 'migration.lane.skipped', { reason: describeError(o.reason) }, undefined, deps.metrics);
+  }
+  return { work, lanes };
 }

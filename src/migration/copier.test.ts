@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../store/index.js';
-import { copyMessages, type Appender } from './copier.js';
+import { copyMessages, startCopy, type Appender } from './copier.js';
 import { MigrationState } from './state.js';
 import { emptyCounts, type DroppedKeywords, type Refusal } from './types.js';
 
@@ -49,5 +49,32 @@ test('copyMessages: non-atom keywords are left out of the APPEND and reported pe
   assert.deepEqual(rows.map((r) => [r.state, r.target_uid]), [['done', 101], ['done', 102], ['done', 103]]);
   assert.match(rows[1]!.detail ?? '', /keywords not copied \(not IMAP atoms\): Entwürfe bad\(kw/);
   // Each batch's results replaced its intent record: none is left.
+  assert.deepEqual(await state.intents('a@x', 'INBOX'), []);
+});
+
+test('startCopy: resolves once the last APPEND is sent; the results are in the store only when `answered` resolves', async (t) => {
+  const store = await openStore({ sqlite: join(mkdtempSync(join(tmpdir(), 'mb-copier-')), 'state.db') });
+  t.after(() => store.close());
+  const state = new MigrationState(store.db);
+  await state.saveFolder({ address: 'a@x', source_folder: 'INBOX', target_folder: 'INBOX', uid_validity: 1, target_uid_validity: 1, highest_uid: 0, highest_modseq: null });
+  const bodies = new Map([1, 2].map((u) => [u, Buffer.from(`Message-ID: <m${u}@x>\r\n\r\nbody ${u}\r\n`)]));
+  // The target answers only when told: the copy must not wait for it to hand the lane back.
+  let answer: (() => void) | undefined;
+  const appender: Appender = {
+    append: async () => ({ ok: false, reason: 'not used' }),
+    appendMany: (_f, items) => new Promise((resolve) => { answer = () => resolve(items.map((_, i) => ({ ok: true, uid: 201 + i }))); }),
+  };
+  const counts = emptyCounts();
+  const { answered } = await startCopy({
+    address: 'a@x', sourceWire: 'INBOX', target: { wire: 'INBOX', path: 'INBOX' }, appenders: [appender], state, counts, refusals: [],
+    source: { fetchBodies: async (uids) => new Map(uids.map((u) => [u, bodies.get(u)!])) },
+  }, [{ uid: 1, size: 30, flags: [] }, { uid: 2, size: 30, flags: ['\\Seen'] }]);
+  assert.ok(answer, 'the MULTIAPPEND is sent');
+  assert.equal(counts.appended, 0);
+  assert.deepEqual((await state.intents('a@x', 'INBOX')).map((r) => r.source_uid), [1, 2], 'the batch is an intent until answered');
+  answer();
+  await answered;
+  assert.equal(counts.appended, 2);
+  assert.deepEqual((await state.messagesByUids('a@x', 'INBOX', [1, 2])).map((r) => [r.state, r.target_uid]), [['done', 201], ['done', 202]]);
   assert.deepEqual(await state.intents('a@x', 'INBOX'), []);
 });

@@ -163,6 +163,15 @@ function splitBySize(ctx: CopyContext, metas: readonly MessageMeta[]): { wanted:
 
 /** Copies `metas` (already filtered: not done, not \Deleted-skipped) into the target folder. */
 export async function copyMessages(ctx: CopyContext, metas: readonly MessageMeta[]): Promise<void> {
+  await (await startCopy(ctx, metas)).answered;
+}
+
+/**
+ * The copy of `metas`, resolved once every batch is read from the source and its APPENDs are sent; `answered`
+ * resolves once the last batch's answers are recorded in the state, and the copy is done. Meanwhile the caller may
+ * go on reading on the source (sync-folder.ts, the lane's next folder): the target saves while the source reads.
+ */
+export async function startCopy(ctx: CopyContext, metas: readonly MessageMeta[]): Promise<{ answered: Promise<void> }> {
   const { wanted, tooBig } = splitBySize(ctx, metas);
   await ctx.state.writeMessages(ctx.address, ctx.sourceWire, tooBig);
   const list = batches(wanted, ctx.batchMessages ?? DEFAULT_BATCH, ctx.batchBytes ?? 24 * 1024 * 1024);
@@ -198,6 +207,9 @@ export async function copyMessages(ctx: CopyContext, metas: readonly MessageMeta
     if (inFlight) await finish(await inFlight);
     inFlight = appending;
   }
-  if (inFlight) await finish(await inFlight);
+  const answered = inFlight ? inFlight.then(finish) : Promise.resolve();
+  // Observed here so a failure is never unhandled; the caller awaits it and gets the failure.
+  answered.catch(() => undefined);
+  return { answered };
 }
 

@@ -15,14 +15,13 @@ import { ensureTargetFolders, planUserFolders, targetInfo } from './folders.js';
 import { imapflowListing } from './listing.js';
 import type { MappingPlan } from '../protocol/imap/index.js';
 import { closeSession } from './session.js';
-import { allOpened, announcedLimit, appendLimit, openLane, openSide, openSource, openTarget, serverKey, sourceSessions, type Lane } from './connections.js';
+import { allOpened, announcedLimit, appendLimit, openLanes, openSide, openSource, openTarget, prefetchStatus, serverKey, sourceSessions } from './connections.js';
 import { backoffFor, classifyFailure, type RetryDecision } from './retry.js';
 import { ServerLimiter, isThrottle, throttledSide } from './throttle.js';
-import { expectedMessages } from './expected.js';
 import { MigrationState } from './state.js';
 import { DEFAULT_LEASE_MS, UserLease, newLeaseOwner, type LeaseHolder } from './lease.js';
 import { syncFolder } from './sync-folder.js';
-import { laneWork, lanesFor, runLanes } from './lanes.js';
+import { runLanes } from './lanes.js';
 import { newVerifyCache, verifyTarget, type UserVerify, type VerifyCache } from './verify.js';
 import { ESTIMATE_METHOD, countNew, estimateSeconds, inventoryFolder, measureSample, type PlanFolder, type SampleResult } from './plan.js';
 import { addCounts, emptyCounts, type MigrationUser, type ProgressEvent, type UserPassReport } from './types.js';
@@ -84,8 +83,9 @@ async function openBothSides(deps: EngineDeps, user: MigrationUser, sessions: Im
 
 /**
  * One attempt at the pass; a retry after a dropped connection runs it again and resumes from the stored state.
- * Two logins per user where the servers allow (listing.ts, connections.ts): the lean reader lists the source, the
- * pipelined APPEND connection the target, and the target's imapflow control session opens only when a folder needs it.
+ * Two logins per user and lane where the servers allow (listing.ts, connections.ts): the lean reader lists the
+ * source, the pipelined APPEND connection the target, and the target's imapflow control session opens only when a
+ * folder needs it. Each lane starts its next folder once the last one is read and its APPENDs are sent (lanes.ts).
  */
 async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassReport, state: MigrationState, log: Logger,
   sessions: ImapFlow[], closers: (() => void)[]): Promise<void> {
@@ -99,29 +99,26 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
   const info = targetInfo(target.listing);
   const { plan } = planUserFolders(listing, info, deps.migration);
   recordPlan(report, plan);
-  await ensureTargetFolders(target.maker, info, plan);
-  const expected = await expectedMessages((w) => reader.status(w), state, user.address, plan.mappings.map((m) => m.source));
-  deps.onProgress?.({ type: 'estimate', address: user.address, messages: expected.total });
-  const work = laneWork(plan.mappings, expected.byFolder);
-  const lanes: Lane[] = [{ reader, target }];
-  // The other lanes log in before any folder starts, so each takes its share; one that cannot log in is not needed.
-  const more = lanesFor(deps.folderLanes ?? deps.migration.foldersInParallel, deps.laneMinMessages, work, expected.total) - 1;
-  for (const o of await Promise.allSettled(Array.from({ length: more }, () => openLane(deps, user, sessions, closers, target)))) {
-    if (o.status === 'fulfilled') lanes.push(o.value);
-    else logEvent(log, 'migration.lane.skipped', { reason: describeError(o.reason) }, undefined, deps.metrics);
-  }
+  // The target's folders are made and their STATUS asked while the source counts what there is to copy and the
+  // other lanes log in: the start of a user waits for the longest of these, not for their sum.
+  const [targetStatus, { work, lanes }] = await allOpened(
+    ensureTargetFolders(target.maker, info, plan).then(() => target.status ? prefetchStatus(target.status, plan.mappings.map((m) => m.target)) : undefined),
+    openLanes(deps, user, log, sessions, closers, { reader, target }, state, plan.mappings));
   const results = new Array<Awaited<ReturnType<typeof syncFolder>> | undefined>(plan.mappings.length);
   const failed = await runLanes(lanes, work, async (lane, i) => {
     const m = plan.mappings[i]!;
     deps.onProgress?.({ type: 'folder', address: user.address, folder: m.display.source, target: m.display.target, total: 0 });
+    const status = lane.target.status;
     const r = await syncFolder({ address: user.address, reader: lane.reader, control: lane.target.control, appenders: lane.target.appenders,
-      ...(lane.target.status ? { targetStatus: lane.target.status } : {}), state, log, skipDeleted: deps.migration.skipDeleted,
+      ...(status ? { targetStatus: async (wire: string) => targetStatus?.(wire) ?? status(wire) } : {}), state, log, skipDeleted: deps.migration.skipDeleted,
       deleteOnTarget: deps.migration.deleteOnTarget, ...(target.maxSize !== undefined ? { maxSize: target.maxSize } : {}),
       ...(deps.batchMessages ? { batchMessages: deps.batchMessages } : {}), ...(deps.windowMessages ? { windowMessages: deps.windowMessages } : {}),
       onBatch: (folder, messages, bytes) => deps.onProgress?.({ type: 'messages', address: user.address, folder, messages, bytes }) }, m);
-    results[i] = r;
-    logEvent(log, 'migration.folder.synced', { folder: m.display.source, target: m.display.target, mode: r.report.mode,
-      appended: r.report.appended, matched: r.report.matched, flags: r.report.flagsUpdated }, undefined, deps.metrics);
+    return { done: r.done.then(() => {
+      results[i] = r;
+      logEvent(log, 'migration.folder.synced', { folder: m.display.source, target: m.display.target, mode: r.report.mode,
+        appended: r.report.appended, matched: r.report.matched, flags: r.report.flagsUpdated }, undefined, deps.metrics);
+    }) };
   });
   // The report in plan order, whatever order the lanes finished in; folders done before a failure are reported too.
   for (const r of results) {

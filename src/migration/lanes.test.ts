@@ -34,6 +34,7 @@ test('runLanes: every folder once, each unit on one lane in order, the lanes at 
     await new Promise((r) => setTimeout(r, i === 1 ? 20 : 5));
     ran.push([lane, i]);
     active--;
+    return { done: Promise.resolve() };
   });
   assert.equal(failed, undefined);
   assert.deepEqual(ran.map(([, i]) => i).sort(), [0, 1, 2, 3, 4]);
@@ -54,9 +55,46 @@ test('runLanes: after a failure no lane starts another unit; the first failure i
     if (i === 0) throw boom;
     await new Promise((r) => setTimeout(r, 10));
     finished++;
+    return { done: Promise.resolve() };
   });
   assert.equal(failed?.error, boom);
   // Lane a failed on unit [0]; lane b had started unit [1, 2] and ran it to its end; nobody took [3] or [4].
   assert.deepEqual(started, [0, 1, 2]);
   assert.equal(finished, 2);
+});
+
+const later = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+test('runLanes: a lane starts its next folder while the last one\'s tail runs, one tail at a time; not within a merge', async () => {
+  const work = laneWork(maps, new Map([['Sent', 300], ['Work', 200], ['INBOX', 10]]));
+  const log: string[] = [];
+  const failed = await runLanes(['a'], work, async (_lane, i) => {
+    log.push(`start ${i}`);
+    await later(2);
+    return { done: later(15).then(() => { log.push(`done ${i}`); }) };
+  });
+  assert.equal(failed, undefined);
+  // Units: [1, 2] (merge), [3], [0], [4]. Within the merge, 2 starts after 1 is done; 3 starts before 2 is done,
+  // and 0 only once 2 is done (a lane keeps one tail); runLanes resolves after the last tail.
+  assert.deepEqual(log, ['start 1', 'done 1', 'start 2', 'start 3', 'done 2', 'start 0', 'done 3', 'start 4', 'done 0', 'done 4']);
+});
+
+test('runLanes: a failing tail fails the pass, no new unit starts, and every tail settles before it resolves', async () => {
+  const work = laneWork(maps, new Map([['Work', 200], ['INBOX', 10]]));
+  const boom = new Error('APPEND: connection lost');
+  const started: number[] = [];
+  let settled = 0;
+  const failed = await runLanes(['a'], work, async (_lane, i) => {
+    started.push(i);
+    if (i === 0) {
+      // The next folder fails at once, while this tail still runs: runLanes waits for the tail anyway.
+      return { done: later(20).then(() => { settled++; }) };
+    }
+    if (i === 1) throw boom;
+    return { done: i === 3 ? later(5).then(() => { settled++; throw boom; }) : Promise.resolve() };
+  });
+  assert.equal(failed?.error, boom);
+  // Units: [3], [0], [1, 2], [4]: 3's tail fails once 0 is sent; nothing after 0 starts; 0's tail settled.
+  assert.deepEqual(started, [3, 0]);
+  assert.equal(settled, 2);
 });

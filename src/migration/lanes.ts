@@ -1,7 +1,7 @@
 /**
  * Folders of one user copied at once ("lanes"): each lane has a source reader and target APPEND connections of
  * its own (connections.ts openLane) and takes the next unit of work when it is free. Pure scheduling: the engine
- * (engine.ts onePass) opens the lanes and syncs each folder.
+ * (engine.ts onePass, connections.ts openLanes) opens the lanes and syncs each folder.
  */
 
 /** Source folders that share a target folder (a merge) are one unit of work, copied one after the other by one lane. */
@@ -37,20 +37,39 @@ const DEFAULT_LANES = 2;
 const LANE_MIN_MESSAGES = 1000;
 
 /**
- * Runs `work` on `lanes`, each lane taking the next unit when free and running its folders in order. After a
- * failure no lane starts another unit; the units already started run to their end (their state is consistent on
- * its own, and a retry resumes from it). Resolves once every lane has stopped, with the first failure if any.
+ * Runs `work` on `lanes`, each lane taking the next unit when free and running its folders in order. `run`
+ * resolves once a folder is read and its last APPENDs are sent, with `done` for when they are answered and
+ * recorded: the lane starts its next folder meanwhile, so the source reads one folder while the target saves the
+ * last (one folder's tail at a time per lane). Not within a unit: a merged folder's target holds the previous
+ * folder's messages, which must be recorded before it is looked at. After a failure no lane starts another unit;
+ * the units already started run to their end (their state is consistent on its own, and a retry resumes from
+ * it). Resolves once every lane has stopped and every tail has settled, with the first failure if any.
  */
-export async function runLanes<L>(lanes: readonly L[], work: readonly LaneWork[], run: (lane: L, item: number) => Promise<void>): Promise<{ error: unknown } | undefined> {
+export async function runLanes<L>(lanes: readonly L[], work: readonly LaneWork[],
+  run: (lane: L, item: number) => Promise<{ done: Promise<void> }>): Promise<{ error: unknown } | undefined> {
   let next = 0;
   let failed: { error: unknown } | undefined;
   await Promise.all(lanes.map(async (lane) => {
+    let tail: Promise<void> | undefined;
     try {
       while (next < work.length && !failed) {
-        for (const i of work[next++]!.items) await run(lane, i);
+        const items = work[next++]!.items;
+        for (const [k, i] of items.entries()) {
+          const { done } = await run(lane, i);
+          done.catch(() => undefined);
+          const before = tail;
+          tail = done;
+          if (before) await before;
+          if (k < items.length - 1) {
+            await tail;
+            tail = undefined;
+          }
+        }
       }
+      if (tail) await tail;
     } catch (error) {
       failed ??= { error };
+      await tail?.catch(() => undefined);
     }
   }));
   return failed;

@@ -17,7 +17,7 @@ import type { Logger } from '../observe/index.js';
 import { logEvent } from '../observe/index.js';
 import type { FolderMapping } from '../protocol/imap/index.js';
 import { ContentIndex, contentId, contentKeyOf, copyableFlags, headerBlock, messageId, sameFlags } from './content.js';
-import { copyMessages, type Appender, type CopyContext } from './copier.js';
+import { copyMessages, startCopy, type Appender, type CopyContext } from './copier.js';
 import { clientPath } from './folders.js';
 import { fetchBodies, type MessageMeta } from './imap-ops.js';
 import { uidSet, type RawImap } from './raw-imap.js';
@@ -226,7 +226,11 @@ async function targetState(d: FolderDeps, m: FolderMapping, ctl: Selected): Prom
   return { exists: box.exists, uidValidity: Number(box.uidValidity) };
 }
 
-export interface FolderResult { report: FolderReport; refusals: Refusal[]; dropped: DroppedKeywords[] }
+/**
+ * A folder's pass, returned once everything is read from the source and the last APPENDs are sent. `done`
+ * resolves once those are answered and the folder's state is saved: the report is final then.
+ */
+export interface FolderResult { report: FolderReport; refusals: Refusal[]; dropped: DroppedKeywords[]; done: Promise<void> }
 
 const PAGE = 2000;
 
@@ -265,7 +269,8 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
     && (await d.state.intents(d.address, m.source)).length === 0
     && (!d.deleteOnTarget || await d.state.countMessages(d.address, m.source) === src.exists)) {
     logEvent(d.log, 'migration.folder.unchanged', { folder: m.display.source, modseq: String(modseq) });
-    return { report: { source: m.display.source, target: m.display.target, mode: 'delta', ...(m.merged ? { merged: true } : {}), ...emptyCounts() }, refusals, dropped };
+    return { report: { source: m.display.source, target: m.display.target, mode: 'delta', ...(m.merged ? { merged: true } : {}), ...emptyCounts() }, refusals, dropped,
+      done: Promise.resolve() };
   }
   const ctl = selector(d.control, clientPath(m.target));
   const tgt = await targetState(d, m, ctl);
@@ -331,6 +336,9 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
     match = contentMatcher(control, index);
     logEvent(d.log, 'migration.folder.reconciled', { folder: m.display.source, targetMessages: tgt.exists });
   }
+  // The APPENDs of the windows copied so far, answered and recorded: a window's copy starts while the one before
+  // is still being saved on the target (disjoint UIDs); a reconcile waits for each, as its flags fix reads the rows.
+  let answered: Promise<void> = Promise.resolve();
   const copyWindow = async (metas: MessageMeta[], fresh: boolean): Promise<void> => {
     const known = fresh && metas.length > 0 ? new Set((await d.state.messagesByUids(d.address, m.source, metas.map((x) => x.uid))).map((r) => r.source_uid)) : new Set<number>();
     const todo = metas.filter((x) => !known.has(x.uid));
@@ -339,16 +347,31 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
     report.seen += toCopy.length;
     report.skippedDeleted += skipped.length;
     await d.state.writeMessages(d.address, m.source, skipped.map((x) => ({ uid: x.uid, state: 'skipped', size: x.size, flags: copyableFlags(x.flags) })));
-    await copyMessages(copyCtx(match), toCopy);
-    if (match) await fixMatchedFlags(d, m, toCopy, report, ctl);
+    if (match) {
+      await copyMessages(copyCtx(match), toCopy);
+      await fixMatchedFlags(d, m, toCopy, report, ctl);
+      return;
+    }
+    const sent = await startCopy(copyCtx(undefined), toCopy);
+    const before = answered;
+    answered = before.then(() => sent.answered);
+    answered.catch(() => undefined);
   };
-  for (const w of windows(undeleted, window)) await copyWindow(await d.reader.fetchMeta(uidSet(w)), false);
-  for (const w of windows(newUids, window)) await copyWindow(await d.reader.fetchMeta(uidSet(w)), true);
+  try {
+    for (const w of windows(undeleted, window)) await copyWindow(await d.reader.fetchMeta(uidSet(w)), false);
+    for (const w of windows(newUids, window)) await copyWindow(await d.reader.fetchMeta(uidSet(w)), true);
+  } catch (err) {
+    // The windows already sent are answered (or fail) first: no state write of this pass comes after its failure.
+    await answered.catch(() => undefined);
+    throw err;
+  }
 
   const top = newUids.reduce((n, u) => Math.max(n, u), highest);
-  await d.state.saveFolder({ address: d.address, source_folder: m.source, target_folder: m.target, uid_validity: uidValidity,
-    target_uid_validity: Number(tgt.uidValidity), highest_uid: top, highest_modseq: modseq !== undefined ? String(modseq) : null });
-  return { report, refusals, dropped };
+  // The new highest UID only once every copy up to it is recorded: a crash before leaves intents, resolved by content.
+  const done = answered.then(() => d.state.saveFolder({ address: d.address, source_folder: m.source, target_folder: m.target, uid_validity: uidValidity,
+    target_uid_validity: Number(tgt.uidValidity), highest_uid: top, highest_modseq: modseq !== undefined ? String(modseq) : null }));
+  done.catch(() => undefined);
+  return { report, refusals, dropped, done };
 }
 
 /** After a reconcile, messages found by content get the source's flags. */
