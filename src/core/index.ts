@@ -5,3 +5,4 @@ export * from './secret.js';
 export * from './password.js';
 export * from './csv.js';
 export * from './random.js';
+export * from './settle.js';

@@ -5,7 +5,7 @@
  * listing is left to imapflow, and the verify/plan/dry-run commands.
  */
 import type { ImapFlow } from 'imapflow';
-import { MbError, describeError } from '../core/index.js';
+import { MbError, describeError, settleAll } from '../core/index.js';
 import type { SystemConfig } from '../config/index.js';
 import { MigrationErrors } from './errors.js';
 import { imapflowMaker, pipelinedMaker, type FolderMaker } from './folders.js';
@@ -69,17 +69,6 @@ export function openReader(deps: EngineDeps, user: MigrationUser): Promise<RawIm
   const ep = endpoints(deps).source;
   const auth = authFor({ endpoint: ep, system: deps.source.name, address: user.address, ...(user.source ? { login: user.source } : {}) });
   return RawImap.open(ep, { user: auth.user, pass: auth.pass ?? '', ...(auth.authzid ? { authzid: auth.authzid } : {}) }, deps.source.name, deps.source.tlsInsecure === true);
-}
-
-/**
- * Two sides opened at once: both settle before a failure is thrown, so a side that opens after the other failed
- * is already among the connections the pass closes (Promise.all would return first and leave it open).
- */
-export async function allOpened<A, B>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
-  const [x, y] = await Promise.allSettled([a, b]);
-  if (x.status === 'rejected') throw x.reason;
-  if (y.status === 'rejected') throw y.reason;
-  return [x.value, y.value];
 }
 
 /** The source of a pass: the lean reader, its folder listing, and STATUS on it. */
@@ -219,11 +208,11 @@ export interface Lane {
 export async function openLane(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[], closers: (() => void)[], like: TargetSide): Promise<Lane> {
   const n = appendCount(deps);
   const control = lazyControl(deps, user, sessions);
-  const [reader, target] = await allOpened(
+  const [reader, target] = await settleAll([
     openReader(deps, user).then((r) => { closers.push(() => r.close()); return r; }),
     like.pipelined
       ? pipelinedSide(pipeOpener(deps, user), n, closers).then((pipes) => ({ appenders: pipes.map(pipeAppender), control, status: (wire: string) => pipes[0]!.status(wire) }))
-      : control().then(async (ctl) => ({ appenders: await imapflowSide(deps, user, sessions, n, ctl), control })));
+      : control().then(async (ctl) => ({ appenders: await imapflowSide(deps, user, sessions, n, ctl), control }))]);
   return { reader, target };
 }
 

@@ -5,7 +5,7 @@
  * failure is recorded with its reason and the others go on.
  */
 import type { ImapFlow } from 'imapflow';
-import { MbError, describeError } from '../core/index.js';
+import { MbError, describeError, settleAll } from '../core/index.js';
 import type { MigrationConfig, SystemConfig } from '../config/index.js';
 import { logEvent, type Logger, type Metrics } from '../observe/index.js';
 import type { Kysely } from 'kysely';
@@ -15,7 +15,7 @@ import { ensureTargetFolders, planUserFolders, targetInfo } from './folders.js';
 import { imapflowListing } from './listing.js';
 import type { MappingPlan } from '../protocol/imap/index.js';
 import { closeSession } from './session.js';
-import { allOpened, announcedLimit, appendLimit, openLanes, openSide, openSource, openTarget, prefetchStatus, serverKey, sourceSessions } from './connections.js';
+import { announcedLimit, appendLimit, openLanes, openSide, openSource, openTarget, prefetchStatus, serverKey, sourceSessions } from './connections.js';
 import { backoffFor, classifyFailure, type RetryDecision } from './retry.js';
 import { ServerLimiter, isThrottle, throttledSide } from './throttle.js';
 import { MigrationState } from './state.js';
@@ -95,15 +95,15 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
     await dryRun(report, source, plan.mappings, state, user.address, deps.migration.skipDeleted);
     return;
   }
-  const [{ reader, listing }, target] = await allOpened(openSource(deps, user, sessions, closers), openTarget(deps, user, sessions, closers));
+  const [{ reader, listing }, target] = await settleAll([openSource(deps, user, sessions, closers), openTarget(deps, user, sessions, closers)]);
   const info = targetInfo(target.listing);
   const { plan } = planUserFolders(listing, info, deps.migration);
   recordPlan(report, plan);
   // The target's folders are made and their STATUS asked while the source counts what there is to copy and the
   // other lanes log in: the start of a user waits for the longest of these, not for their sum.
-  const [targetStatus, { work, lanes }] = await allOpened(
+  const [targetStatus, { work, lanes }] = await settleAll([
     ensureTargetFolders(target.maker, info, plan).then(() => target.status ? prefetchStatus(target.status, plan.mappings.map((m) => m.target)) : undefined),
-    openLanes(deps, user, log, sessions, closers, { reader, target }, state, plan.mappings));
+    openLanes(deps, user, log, sessions, closers, { reader, target }, state, plan.mappings)]);
   const results = new Array<Awaited<ReturnType<typeof syncFolder>> | undefined>(plan.mappings.length);
   const failed = await runLanes(lanes, work, async (lane, i) => {
     const m = plan.mappings[i]!;

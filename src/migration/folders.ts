@@ -5,7 +5,7 @@
  * wire names from the plan are decoded before they are handed to it.
  */
 import type { ImapFlow } from 'imapflow';
-import { MbError } from '../core/index.js';
+import { MbError, settleAll } from '../core/index.js';
 import type { MigrationConfig } from '../config/index.js';
 import { decodeMutf7, planFolders, type MappingPlan, type SourceFolder, type SpecialUse } from '../protocol/imap/index.js';
 import { MigrationErrors } from './errors.js';
@@ -131,7 +131,7 @@ export async function ensureTargetFolders(target: FolderMaker, info: TargetInfo,
   const level = (wire: string) => (info.delimiter ? wire.split(info.delimiter).length : 1);
   const levels = [...new Set(wanted.map(level))].sort((a, b) => a - b);
   for (const l of levels) {
-    await settledAll(wanted.filter((w) => level(w) === l).map(async (wire) => {
+    await settleAll(wanted.filter((w) => level(w) === l).map(async (wire) => {
       try {
         await target.create(wire);
       } catch (err) {
@@ -141,13 +141,9 @@ export async function ensureTargetFolders(target: FolderMaker, info: TargetInfo,
     }));
   }
   const subscribe = [...new Set(plan.mappings.filter((m) => m.subscribed).map((m) => m.target))].filter((w) => !info.subscribed.has(w));
-  await settledAll(subscribe.map(async (wire) => {
+  await settleAll(subscribe.map(async (wire) => {
     await target.subscribe(wire);
     info.subscribed.add(wire);
   }));
 }
 
-/** Every promise settled (none left running unobserved), then the first failure thrown. */
-async function settledAll(all: Promise<void>[]): Promise<void> {
-  for (const r of await Promise.allSettled(all)) if (r.status === 'rejected') throw r.reason;
-}
