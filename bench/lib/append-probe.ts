@@ -18,7 +18,7 @@ import { loadavg } from 'node:os';
 import { benchLab } from './bench-lab.js';
 import { corpus, loadMailbox, mutf7, type CorpusMessage } from './mail-corpus.js';
 import { runSampled, treeCpu } from './proc-peak.js';
-import { PipelinedAppender } from '../../src/migration/appender.js';
+import { PipelinedAppender, imapDateTime } from '../../src/migration/appender.js';
 import { LAB_HOST, labUser, newMailUsers, type DovecotInfo, type LabInfo } from '../../test/harness/index.js';
 import { masterSession } from '../../test/harness/mail.js';
 
@@ -74,7 +74,7 @@ async function run(info: DovecotInfo, address: string, msgs: CorpusMessage[], st
         const b = list.slice(i, i + st.batch);
         const size = Math.ceil(b.length / st.conns);
         const cur = Promise.all(pipes.map(async (p, k) => {
-          const chunk = b.slice(k * size, (k + 1) * size).map((x) => ({ body: x.body, flags: x.flags, date: x.date }));
+          const chunk = b.slice(k * size, (k + 1) * size).map((x) => ({ body: x.body, flags: x.flags, date: imapDateTime(x.date) }));
           if (chunk.length === 0) return;
           const rs = st.multi ? await p.appendMany(wire, chunk) : await Promise.all(chunk.map((x) => p.append(wire, x.body, x.flags, x.date)));
           const bad = rs.find((r) => !r.ok);

@@ -20,7 +20,7 @@ import { loadavg } from 'node:os';
 import { benchLab } from './bench-lab.js';
 import { corpus, loadMailbox, mutf7, type CorpusMessage } from './mail-corpus.js';
 import { runSampled, treeCpu } from './proc-peak.js';
-import { PipelinedAppender } from '../../src/migration/appender.js';
+import { PipelinedAppender, imapDateTime } from '../../src/migration/appender.js';
 import { RawImap } from '../../src/migration/raw-imap.js';
 import { LAB_HOST, labUser, newMailUsers, type DovecotInfo, type LabInfo } from '../../test/harness/index.js';
 import { masterSession } from '../../test/harness/mail.js';
@@ -66,7 +66,7 @@ async function appendFolders(info: DovecotInfo, address: string, byFolder: reado
     for (const [folder, list] of byFolder) {
       const wire = mutf7(folder.replace(/\./g, '/'));
       for (let i = 0; i < list.length; i += 500) {
-        const rs = await p.appendMany(wire, list.slice(i, i + 500).map((x) => ({ body: x.body, flags: x.flags, date: x.date })));
+        const rs = await p.appendMany(wire, list.slice(i, i + 500).map((x) => ({ body: x.body, flags: x.flags, date: imapDateTime(x.date) })));
         const bad = rs.find((r) => !r.ok);
         if (bad && !bad.ok) throw new Error(bad.reason);
       }

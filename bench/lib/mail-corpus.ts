@@ -12,7 +12,7 @@
  */
 import { seededRandom } from '../../src/core/index.js';
 import type { ImapFlow } from 'imapflow';
-import { PipelinedAppender } from '../../src/migration/appender.js';
+import { PipelinedAppender, imapDateTime } from '../../src/migration/appender.js';
 import { LAB_HOST, type DovecotInfo } from '../../test/harness/index.js';
 
 /** Legacy (Maildir++, '.' separator) folder names and their share of the messages. */
@@ -155,7 +155,7 @@ export async function loadMailbox(info: DovecotInfo, session: ImapFlow, address:
       pendingBytes.set(folder, 0);
       if (items.length === 0) return;
       const pipe = pipes[turn++ % pipes.length]!;
-      const rs = await pipe.appendMany(mutf7(folder), items.map((x) => ({ body: x.body, flags: x.flags, date: x.date })));
+      const rs = await pipe.appendMany(mutf7(folder), items.map((x) => ({ body: x.body, flags: x.flags, date: imapDateTime(x.date) })));
       const bad = rs.find((x) => !x.ok);
       if (bad && !bad.ok) throw new Error(`loading ${address} ${folder}: ${bad.reason}`);
     };

@@ -49,7 +49,8 @@ export function expandUidSet(set: string): number[] {
   return out;
 }
 
-type AppendItem = { body: Buffer; flags: readonly string[]; date?: Date };
+/** `date`: RFC 3501 date-time text (MessageMeta.internalDate). */
+type AppendItem = { body: Buffer; flags: readonly string[]; date?: string };
 
 // The per-message loops of a MULTIAPPEND, outside the async method (see copier.ts splitBySize for why).
 
@@ -65,7 +66,7 @@ function multiAppendParts(wireMailbox: string, items: readonly AppendItem[]): (s
   let head = `APPEND ${quoted(wireMailbox)}`;
   for (const x of items) {
     const lit = `${x.body.indexOf(0) >= 0 ? '~' : ''}{${x.body.length}+}\r\n`;
-    parts.push(`${head} ${flagList(x.flags)}${x.date ? ` ${quoted(imapDateTime(x.date))}` : ''} ${lit}`, x.body);
+    parts.push(`${head} ${flagList(x.flags)}${x.date ? ` ${quoted(x.date)}` : ''} ${lit}`, x.body);
     head = '';
   }
   parts.push('\r\n');
@@ -228,11 +229,11 @@ export class PipelinedAppender {
   }
 
   /** APPEND to a wire (modified UTF-7) mailbox name; never waits for the previous APPEND. */
-  async append(wireMailbox: string, body: Buffer, flags: readonly string[], date?: Date): Promise<AppendOutcome> {
+  async append(wireMailbox: string, body: Buffer, flags: readonly string[], date?: string): Promise<AppendOutcome> {
     const nul = body.indexOf(0) >= 0;
     if (nul && !this.capSet.has('BINARY')) return { ok: false, reason: 'contains NUL bytes and the target does not offer BINARY' };
     const literal = `${nul ? '~' : ''}{${body.length}+}\r\n`;
-    const head = `APPEND ${quoted(wireMailbox)} ${flagList(flags)}${date ? ` ${quoted(imapDateTime(date))}` : ''} ${literal}`;
+    const head = `APPEND ${quoted(wireMailbox)} ${flagList(flags)}${date ? ` ${quoted(date)}` : ''} ${literal}`;
     let answer: string;
     try {
       answer = await this.tagged([head, body, '\r\n']);

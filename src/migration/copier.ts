@@ -69,9 +69,10 @@ export interface AppendFolder { wire: string; path: string }
 
 /** Something that APPENDs: a pipelined connection (appender.ts) or an imapflow session. */
 export interface Appender {
-  append(folder: AppendFolder, body: Buffer, flags: string[], date?: Date): Promise<AppendOutcome>;
+  /** `date`: RFC 3501 date-time text (MessageMeta.internalDate). */
+  append(folder: AppendFolder, body: Buffer, flags: string[], date?: string): Promise<AppendOutcome>;
   /** Several messages in one command (MULTIAPPEND), outcomes in order. */
-  appendMany?(folder: AppendFolder, items: { body: Buffer; flags: string[]; date?: Date }[]): Promise<AppendOutcome[]>;
+  appendMany?(folder: AppendFolder, items: { body: Buffer; flags: string[]; date?: string }[]): Promise<AppendOutcome[]>;
 }
 
 interface Pending { meta: MessageMeta; body: Buffer; flags: string[]; write: MessageWrite }

@@ -6,13 +6,14 @@
 import type { ImapFlow } from 'imapflow';
 import { MbError, describeError } from '../core/index.js';
 import { MigrationErrors } from './errors.js';
-import { expandSet } from './imap-parse.js';
+import { expandSet, parseImapDate } from './imap-parse.js';
 
 export interface MessageMeta {
   uid: number;
   size: number;
   flags: string[];
-  internalDate?: Date;
+  /** RFC 3501 date-time text (imap-parse.ts imapDateText): sent back as is on APPEND. */
+  internalDate?: string;
 }
 
 /** UID FETCH of BODY.PEEK[] for a set of UIDs: the exact bytes (imapflow's `source`). */
@@ -46,9 +47,9 @@ export function isRefusal(err: unknown): boolean {
 }
 
 /** APPEND with flags and INTERNALDATE; the target UID from APPENDUID (RFC 4315) when offered. */
-export async function appendMessage(client: ImapFlow, path: string, body: Buffer, flags: string[], date?: Date): Promise<AppendOutcome> {
+export async function appendMessage(client: ImapFlow, path: string, body: Buffer, flags: string[], date?: string): Promise<AppendOutcome> {
   try {
-    const r = await client.append(path, body, flags, date);
+    const r = await client.append(path, body, flags, date === undefined ? undefined : parseImapDate(date));
     if (r === false) return { ok: false, reason: 'APPEND failed without an answer' };
     return { ok: true, uid: typeof r.uid === 'number' ? r.uid : null };
   } catch (err) {

@@ -16,21 +16,33 @@ export interface FetchItem {
   uid: number;
   size?: number;
   flags?: string[];
-  internalDate?: Date;
+  /** RFC 3501 date-time as the server sent it (checked by imapDateText), to be sent back as is on APPEND. */
+  internalDate?: string;
   modseq?: bigint;
   body?: Buffer;
 }
 
 const MONTHS: Record<string, number> = { jan: 0, feb: 1, mar: 2, apr: 3, may: 4, jun: 5, jul: 6, aug: 7, sep: 8, oct: 9, nov: 10, dec: 11 };
 
+const DATE_TIME = /^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/;
+
 /** RFC 3501 date-time ("02-Jan-2020 03:04:05 +0000") to a Date; undefined when malformed. */
 export function parseImapDate(s: string): Date | undefined {
-  const m = /^ ?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})$/.exec(s);
+  const m = DATE_TIME.exec(s);
   if (!m) return undefined;
   const mon = MONTHS[m[2]!.toLowerCase()];
   if (mon === undefined) return undefined;
   const offset = (m[7] === '-' ? -1 : 1) * (Number(m[8]) * 60 + Number(m[9]));
   return new Date(Date.UTC(Number(m[3]), mon, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - offset * 60_000);
+}
+
+/**
+ * The RFC 3501 date-time text itself when well-formed, else undefined. The copy sends the source's INTERNALDATE
+ * back in the APPEND as it came (same instant, same zone), without a Date in between.
+ */
+export function imapDateText(s: string): string | undefined {
+  const m = DATE_TIME.exec(s);
+  return m && MONTHS[m[2]!.toLowerCase()] !== undefined ? s : undefined;
 }
 
 /** Reads an IMAP quoted string starting at s[i] === '"'; returns the value and the index after it. */
@@ -62,7 +74,7 @@ export function parseFetch(r: RawResponse): FetchItem | undefined {
   if (modseq) item.modseq = BigInt(modseq[1]!);
   const date = t.indexOf('INTERNALDATE "');
   if (date >= 0) {
-    const d = parseImapDate(readQuoted(t, date + 13).value);
+    const d = imapDateText(readQuoted(t, date + 13).value);
     if (d) item.internalDate = d;
   }
   const body = t.indexOf('BODY[] ');

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fakeImapServer } from '../../test/harness/fake-imap.js';
-import { RawImap, parseImapDate, uidSet } from './raw-imap.js';
+import { RawImap, imapDateText, parseImapDate, uidSet } from './raw-imap.js';
 
 const tricky = Buffer.from('Subject: x\r\n\r\n)\r\n* 5 FETCH (UID 9 BODY[] {3}\r\nR1 OK done\r\n\x00\xff end', 'latin1');
 const bodies = new Map<number, Buffer>([[7, tricky], [9, Buffer.alloc(0)], [11, Buffer.from('a'.repeat(70_000))]]);
@@ -50,8 +50,10 @@ for (const trickle of [false, true]) {
     assert.deepEqual(await c.examine('INBOX'), { exists: 3, uidValidity: 4242, uidNext: 12, highestModseq: 99n });
     assert.deepEqual(await c.searchUids('UID 1:*'), [7, 9, 11]);
     const meta = await c.fetchMeta('7,9');
-    assert.deepEqual(meta.map((m) => [m.uid, m.size, m.flags, m.internalDate?.toISOString()]),
-      [[7, tricky.length, ['\\Seen', '$Forwarded'], '2020-01-02T02:04:05.000Z'], [9, 0, ['\\Seen', '$Forwarded'], '2020-01-02T02:04:05.000Z']]);
+    // INTERNALDATE is kept as the server's text (sent back as is on APPEND); it is the instant below.
+    assert.deepEqual(meta.map((m) => [m.uid, m.size, m.flags, m.internalDate]),
+      [[7, tricky.length, ['\\Seen', '$Forwarded'], ' 2-Jan-2020 03:04:05 +0100'], [9, 0, ['\\Seen', '$Forwarded'], ' 2-Jan-2020 03:04:05 +0100']]);
+    assert.equal(parseImapDate(meta[0]!.internalDate!)?.toISOString(), '2020-01-02T02:04:05.000Z');
     // Two FETCHes in flight at once: each gets only its own UIDs.
     const [a, b] = await Promise.all([c.fetchBodies([7, 9]), c.fetchBodies([11])]);
     assert.deepEqual([...a.keys()], [7, 9]);
@@ -67,4 +69,7 @@ test('uidSet and parseImapDate', () => {
   assert.equal(uidSet([4]), '4');
   assert.equal(parseImapDate('31-Dec-1999 23:59:59 -0130')?.toISOString(), '2000-01-01T01:29:59.000Z');
   assert.equal(parseImapDate('garbage'), undefined);
+  assert.equal(imapDateText(' 2-Jan-2020 03:04:05 +0100'), ' 2-Jan-2020 03:04:05 +0100');
+  assert.equal(imapDateText('02-Foo-2020 03:04:05 +0100'), undefined);
+  assert.equal(imapDateText('02-Jan-2020 03:04:05 +0100" X'), undefined);
 });

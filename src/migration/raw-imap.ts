@@ -18,7 +18,7 @@ import { MigrationErrors } from './errors.js';
 import type { MessageMeta } from './imap-ops.js';
 import { parseFetch, parseSearch, parseStatus, quoted, uidSet, type FetchItem, type RawResponse } from './imap-parse.js';
 
-export { parseFetch, parseImapDate, uidSet, type FetchItem, type RawResponse } from './imap-parse.js';
+export { imapDateText, parseFetch, parseImapDate, uidSet, type FetchItem, type RawResponse } from './imap-parse.js';
 
 type Sock = Socket | TLSSocket;
 
@@ -122,8 +122,12 @@ export class RawImap {
       if (m) {
         this.parts.push(line);
         const size = Number(m[1]);
-        if (size === 0) {
-          this.literals.push(Buffer.alloc(0));
+        if (size <= d.length - pos) {
+          // The whole literal is in this chunk (most messages): a view of it, no copy. It keeps the chunk alive
+          // until the message is appended, as the copy it replaces would have held its own bytes.
+          this.literals.push(d.subarray(pos, pos + size));
+          this.bytesIn += size;
+          pos += size;
         } else {
           this.lit = Buffer.allocUnsafe(size);
           this.litFill = 0;

@@ -189,9 +189,10 @@ async function readWindow(s: Side, uids: ArrayLike<number>): Promise<Rec[]> {
   if (uids.length === 0) return [];
   s.probe?.onRead?.(s.side, uids.length);
   const all = await s.client.fetchAll(uidSet(Array.from(uids)), { uid: true, size: true, flags: true, internalDate: true }, { uid: true });
-  const metas: MessageMeta[] = [];
+  // `time`: INTERNALDATE in ms, what the comparison uses.
+  const metas: (MessageMeta & { time: number })[] = [];
   for (const m of all) {
-    const meta: MessageMeta = { uid: m.uid, size: m.size ?? 0, flags: [...(m.flags ?? [])], ...(m.internalDate ? { internalDate: new Date(m.internalDate) } : {}) };
+    const meta = { uid: m.uid, size: m.size ?? 0, flags: [...(m.flags ?? [])], time: m.internalDate ? new Date(m.internalDate).getTime() : 0 };
     if (s.skipDeleted && meta.flags.some((f) => f.toLowerCase() === '\\deleted')) s.skipped++;
     else metas.push(meta);
   }
@@ -217,7 +218,7 @@ async function readWindow(s: Side, uids: ArrayLike<number>): Promise<Rec[]> {
   for (const m of metas) {
     const h = hashes.get(m.uid);
     if (!h) continue;
-    recs.push({ uid: m.uid, sha: h.sha, norm: h.norm, flags: copyableFlags(m.flags), date: m.internalDate?.getTime() ?? 0, folder: s.wire, display: s.display });
+    recs.push({ uid: m.uid, sha: h.sha, norm: h.norm, flags: copyableFlags(m.flags), date: m.time, folder: s.wire, display: s.display });
     s.keep?.set(m.uid, { sha: h.sha, norm: h.norm, size: m.size });
   }
   return recs;
