@@ -1,8 +1,11 @@
 /**
  * Runs a command and samples its peak RSS (VmHWM) and CPU time (utime+stime)
  * from /proc while it runs, for peers that report neither themselves (there is
- * no /usr/bin/time on our machines). Sampled every 20 ms: the last ~20 ms of a
- * process are not seen, which only matters for processes shorter than that.
+ * no /usr/bin/time on our machines). Sampled every 100 ms: VmHWM is a high-water
+ * mark, so any sample near the end sees the peak; the CPU misses up to the last
+ * 100 ms of the process, and `childrenCpu()` around the runs gives it exactly.
+ * Every 20 ms, as before, cost the driver ~0.45 s of CPU while 8 doveadm ran
+ * (perf, bench/RESULTS.md session 9): CPU the measured peer had to share.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -10,6 +13,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 export interface ProcRun { seconds: number; peakRssMb: number; cpuSeconds: number }
 
 const TICKS = 100; // USER_HZ on Linux
+const SAMPLE_MS = 100;
+
+/**
+ * CPU seconds (user + sys) of this process's children that have exited and been reaped (cutime + cstime of
+ * /proc/self/stat): taken before and after runs of children, exactly what they used, whoever ran at the same time.
+ */
+export function childrenCpu(): number {
+  const s = readFileSync('/proc/self/stat', 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[13]) + Number(f[14])) / TICKS;
+}
 
 function sample(pid: number): { hwmKb: number; cpu: number } | undefined {
   try {
@@ -33,7 +47,7 @@ export function runSampled(cmd: string, args: string[], opts: { cwd?: string; ui
       const s = c.pid !== undefined ? sample(c.pid) : undefined;
       if (s) { hwmKb = Math.max(hwmKb, s.hwmKb); cpu = Math.max(cpu, s.cpu); }
     };
-    const timer = setInterval(tick, 20);
+    const timer = setInterval(tick, SAMPLE_MS);
     c.stderr.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-4000); });
     c.on('error', (e) => { clearInterval(timer); reject(e); });
     c.on('exit', (code) => {
