@@ -78,6 +78,8 @@ async function sqlCpuMeter(): Promise<(() => string) | undefined> {
   const { default: Db } = await import('better-sqlite3');
   let us = 0;
   let calls = 0;
+  let wallMs = 0;
+  let maxWallMs = 0;
   const per = new Map<string, [number, number]>();
   const proto = Db.prototype as unknown as { prepare: (sql: string) => Record<string, unknown> };
   const prepare = proto.prepare;
@@ -85,12 +87,13 @@ async function sqlCpuMeter(): Promise<(() => string) | undefined> {
     const stmt = prepare.call(this, sqlText);
     for (const m of ['run', 'all', 'get']) {
       const f = stmt[m] as (...x: unknown[]) => unknown;
-      stmt[m] = (...x: unknown[]) => { const c0 = process.cpuUsage(); try { return f.apply(stmt, x); } finally { const c = process.cpuUsage(c0); us += c.user + c.system; calls++;
+      stmt[m] = (...x: unknown[]) => { const c0 = process.cpuUsage(); const w0 = performance.now(); try { return f.apply(stmt, x); } finally { const c = process.cpuUsage(c0); us += c.user + c.system; calls++;
+        const w = performance.now() - w0; wallMs += w; maxWallMs = Math.max(maxWallMs, w);
         const k = sqlText.replace(/\s+/g, ' ').slice(0, 90); const e = per.get(k) ?? [0, 0]; e[0]++; e[1] += c.user + c.system; per.set(k, e); } };
     }
     return stmt;
   };
-  return () => `SQLite statements: ${calls} calls, ${(us / 1e6).toFixed(2)} s CPU\n${[...per].sort((x, y) => y[1][1] - x[1][1]).slice(0, 8)
+  return () => `SQLite statements: ${calls} calls, ${(us / 1e6).toFixed(2)} s CPU, ${(wallMs / 1000).toFixed(2)} s wall (longest ${maxWallMs.toFixed(1)} ms)\n${[...per].sort((x, y) => y[1][1] - x[1][1]).slice(0, 8)
     .map(([k, [n, t]]) => `    ${(t / 1e6).toFixed(3)} s ${n}x ${k}`).join('\n')}`;
 }
 
