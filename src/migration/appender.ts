@@ -16,17 +16,12 @@ import { MigrationErrors } from './errors.js';
 import type { AppendOutcome } from './imap-ops.js';
 import { parseStatus, quoted } from './imap-parse.js';
 
+export { imapDateTime } from './imap-parse.js';
+
 type Sock = Socket | TLSSocket;
 
 interface Waiter { resolve: (line: string) => void; reject: (err: Error) => void; untagged: string[] }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-
-/** RFC 3501 date-time, in UTC. */
-export function imapDateTime(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${String(d.getUTCDate()).padStart(2, ' ')}-${MONTHS[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
-}
 
 /** A flag that can be sent: an atom (RFC 3501 9: flag-keyword = atom, or "\" atom), ASCII only. */
 export function isAtomFlag(f: string): boolean {

@@ -36,13 +36,31 @@ export function parseImapDate(s: string): Date | undefined {
   return new Date(Date.UTC(Number(m[3]), mon, Number(m[1]), Number(m[4]), Number(m[5]), Number(m[6])) - offset * 60_000);
 }
 
+const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** RFC 3501 date-time, in UTC. */
+export function imapDateTime(d: Date): string {
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${String(d.getUTCDate()).padStart(2, ' ')}-${MONTH_NAMES[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+}
+
+const daysIn = (month: number, year: number) => (month === 1 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [31, 0, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month]!);
+
 /**
- * The RFC 3501 date-time text itself when well-formed, else undefined. The copy sends the source's INTERNALDATE
- * back in the APPEND as it came (same instant, same zone), without a Date in between.
+ * An INTERNALDATE as the APPEND sends it: the server's text itself when it is a valid RFC 3501 date-time (the same
+ * instant, the source's zone kept, no Date in between: the common case); otherwise (a one-digit day without its space,
+ * 31-Feb, 24:00:00, ...) the instant it names, written in UTC as before; undefined when it names none.
  */
 export function imapDateText(s: string): string | undefined {
   const m = DATE_TIME.exec(s);
-  return m && MONTHS[m[2]!.toLowerCase()] !== undefined ? s : undefined;
+  if (!m) return undefined;
+  const mon = MONTHS[m[2]!.toLowerCase()];
+  if (mon === undefined) return undefined;
+  const day = Number(m[1]);
+  if ((m[1]!.length === 2 || s.startsWith(' ')) && day >= 1 && day <= daysIn(mon, Number(m[3])) && Number(m[4]) < 24 && Number(m[5]) < 60
+    && Number(m[6]) < 60 && Number(m[9]) < 60) return s;
+  const d = parseImapDate(s);
+  return d && !Number.isNaN(d.getTime()) ? imapDateTime(d) : undefined;
 }
 
 /** Reads an IMAP quoted string starting at s[i] === '"'; returns the value and the index after it. */

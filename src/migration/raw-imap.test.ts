@@ -71,5 +71,10 @@ test('uidSet and parseImapDate', () => {
   assert.equal(parseImapDate('garbage'), undefined);
   assert.equal(imapDateText(' 2-Jan-2020 03:04:05 +0100'), ' 2-Jan-2020 03:04:05 +0100');
   assert.equal(imapDateText('02-Foo-2020 03:04:05 +0100'), undefined);
+  assert.equal(imapDateText('29-Feb-2024 23:59:59 -1130'), '29-Feb-2024 23:59:59 -1130');
+  // Not valid as written: sent as the instant it names, in UTC (a target may refuse the text itself).
+  assert.equal(imapDateText('2-Jan-2020 03:04:05 +0100'), ' 2-Jan-2020 02:04:05 +0000');
+  assert.equal(imapDateText('29-Feb-2023 12:00:00 +0000'), ' 1-Mar-2023 12:00:00 +0000');
+  assert.equal(imapDateText('01-Jan-2020 24:00:00 +0000'), ' 2-Jan-2020 00:00:00 +0000');
   assert.equal(imapDateText('02-Jan-2020 03:04:05 +0100" X'), undefined);
 });
