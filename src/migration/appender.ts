@@ -22,7 +22,6 @@ type Sock = Socket | TLSSocket;
 
 interface Waiter { resolve: (line: string) => void; reject: (err: Error) => void; untagged: string[] }
 
-
 /** A flag that can be sent: an atom (RFC 3501 9: flag-keyword = atom, or "\" atom), ASCII only. */
 export function isAtomFlag(f: string): boolean {
   return /^\\?[^\s(){%*"\\\]\x00-\x1f\x7f-\uffff]+$/.test(f);
