@@ -314,11 +314,10 @@ async function main(): Promise<void> {
         say(rate(`  dsync      ${c.label}`, msgs, bytes, ds.seconds, rss, ds.cpu,
           ds.rs.length > 1 ? ` (sum of ${ds.rs.length} doveadm processes, max one ${Math.max(...ds.rs.map((x) => x.peakRssMb)).toFixed(0)} MB, sampled)` : ' (doveadm, sampled)'));
         say(`  machine CPU busy (all processes, servers included): mailbridge run ${f1(mbr.machineCpu)} s, dsync run ${f1(ds.machineCpu)} s`);
-        const dsCpu = ds.cpu;
         const per = (s: number) => `${(s / msgs * 1000).toFixed(3)} ms/msg`;
         say(`  CPU per tool (client + source Dovecot + target Dovecot): mailbridge ${f2(mbr.cpuSeconds)} + ${f2(mbr.sourceCpu)} + ${f2(mbr.targetCpu)} = `
           + `${f2(mbr.cpuSeconds + mbr.sourceCpu + mbr.targetCpu)} s (${per(mbr.cpuSeconds + mbr.sourceCpu + mbr.targetCpu)}); `
-          + `dsync ${f2(dsCpu)} + ${f2(ds.sourceCpu)} + ${f2(ds.targetCpu)} = ${f2(dsCpu + ds.sourceCpu + ds.targetCpu)} s (${per(dsCpu + ds.sourceCpu + ds.targetCpu)})`);
+          + `dsync ${f2(ds.cpu)} + ${f2(ds.sourceCpu)} + ${f2(ds.targetCpu)} = ${f2(ds.cpu + ds.sourceCpu + ds.targetCpu)} s (${per(ds.cpu + ds.sourceCpu + ds.targetCpu)})`);
         ratios.push(ds.seconds / mbr.seconds);
         say(`  ratio mailbridge / dsync (throughput): ${f2(ds.seconds / mbr.seconds)}`);
         if (vr) {

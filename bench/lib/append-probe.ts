@@ -18,7 +18,8 @@ import { loadavg } from 'node:os';
 import { benchLab } from './bench-lab.js';
 import { corpus, loadMailbox, mutf7, type CorpusMessage } from './mail-corpus.js';
 import { runSampled, treeCpu } from './proc-peak.js';
-import { PipelinedAppender, imapDateTime } from '../../src/migration/appender.js';
+import { PipelinedAppender } from '../../src/migration/appender.js';
+import { imapDateTime } from '../../src/migration/imap-parse.js';
 import { LAB_HOST, labUser, newMailUsers, type DovecotInfo, type LabInfo } from '../../test/harness/index.js';
 import { masterSession } from '../../test/harness/mail.js';
 

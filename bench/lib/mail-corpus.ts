@@ -12,7 +12,8 @@
  */
 import { seededRandom } from '../../src/core/index.js';
 import type { ImapFlow } from 'imapflow';
-import { PipelinedAppender, imapDateTime } from '../../src/migration/appender.js';
+import { PipelinedAppender } from '../../src/migration/appender.js';
+import { imapDateTime } from '../../src/migration/imap-parse.js';
 import { LAB_HOST, type DovecotInfo } from '../../test/harness/index.js';
 
 /** Legacy (Maildir++, '.' separator) folder names and their share of the messages. */

@@ -20,17 +20,26 @@ const SAMPLE_MS = 100;
  * /proc/self/stat): taken before and after runs of children, exactly what they used, whoever ran at the same time.
  */
 export function childrenCpu(): number {
-  const s = readFileSync('/proc/self/stat', 'utf8');
-  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-  return (Number(f[13]) + Number(f[14])) / TICKS;
+  return procStat('self')!.reaped;
+}
+
+/** /proc/PID/stat: the parent, the process's own CPU seconds (utime + stime) and its reaped children's (cutime + cstime). */
+function procStat(pid: number | 'self'): { ppid: number; self: number; reaped: number } | undefined {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), self: (Number(f[11]) + Number(f[12])) / TICKS, reaped: (Number(f[13]) + Number(f[14])) / TICKS };
+  } catch {
+    return undefined;
+  }
 }
 
 function sample(pid: number): { hwmKb: number; cpu: number } | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { hwmKb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0), cpu: (Number(f[11]) + Number(f[12])) / TICKS };
+    const st = procStat(pid);
+    return st && { hwmKb: Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0), cpu: st.self };
   } catch {
     return undefined;
   }
@@ -67,21 +76,12 @@ export function runSampled(cmd: string, args: string[], opts: { cwd?: string; ui
  * is what the server spent on it.
  */
 export function treeCpu(master: number): number {
-  const stat = (pid: number): { ppid: number; self: number; reaped: number } | undefined => {
-    try {
-      const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      return { ppid: Number(f[1]), self: (Number(f[11]) + Number(f[12])) / TICKS, reaped: (Number(f[13]) + Number(f[14])) / TICKS };
-    } catch {
-      return undefined;
-    }
-  };
-  const m = stat(master);
+  const m = procStat(master);
   if (!m) return 0;
   let total = m.self + m.reaped;
   for (const e of readdirSync('/proc')) {
     if (e.charCodeAt(0) > 57) continue;
-    const s = stat(Number(e));
+    const s = procStat(Number(e));
     if (s && s.ppid === master) total += s.self + s.reaped;
   }
   return total;

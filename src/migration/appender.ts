@@ -16,8 +16,6 @@ import { MigrationErrors } from './errors.js';
 import type { AppendOutcome } from './imap-ops.js';
 import { parseStatus, quoted } from './imap-parse.js';
 
-export { imapDateTime } from './imap-parse.js';
-
 type Sock = Socket | TLSSocket;
 
 interface Waiter { resolve: (line: string) => void; reject: (err: Error) => void; untagged: string[] }

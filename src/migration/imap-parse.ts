@@ -43,7 +43,8 @@ export function imapDateTime(d: Date): string {
   return `${String(d.getUTCDate()).padStart(2, ' ')}-${MONTH_NAMES[d.getUTCMonth()]}-${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
 }
 
-const daysIn = (month: number, year: number) => (month === 1 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [31, 0, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month]!);
+const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+const daysIn = (month: number, year: number) => (month === 1 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : MONTH_DAYS[month]!);
 
 /**
  * An INTERNALDATE as the APPEND sends it: the server's text itself when it is a valid RFC 3501 date-time (the same
