@@ -21,7 +21,7 @@ import { ServerLimiter, isThrottle, throttledSide } from './throttle.js';
 import { MigrationState } from './state.js';
 import { DEFAULT_LEASE_MS, UserLease, newLeaseOwner, type LeaseHolder } from './lease.js';
 import { syncFolder } from './sync-folder.js';
-import { runLanes } from './lanes.js';
+import { laneMinMessagesFor, runLanes } from './lanes.js';
 import { newVerifyCache, verifyTarget, type UserVerify, type VerifyCache } from './verify.js';
 import { ESTIMATE_METHOD, countNew, estimateSeconds, inventoryFolder, measureSample, type PlanFolder, type SampleResult } from './plan.js';
 import { addCounts, emptyCounts, type MigrationUser, type ProgressEvent, type UserPassReport } from './types.js';
@@ -41,7 +41,7 @@ export interface EngineDeps {
   appendConnections?: number;
   /** Folders of one user copied at once, each on connections of its own (default migration.foldersInParallel, else 2; see lanes.ts lanesFor). */
   folderLanes?: number;
-  /** The least a pass must expect to copy before it opens a second lane (default 1,000 messages). */
+  /** The least a pass must expect to copy before it opens a second lane (default 1,000 messages; migrateUsers: lanes.ts laneMinMessagesFor). */
   laneMinMessages?: number;
   /** Messages per FETCH/APPEND batch (default copier.ts DEFAULT_BATCH, 500). */
   batchMessages?: number;
@@ -273,20 +273,28 @@ function lowerConcurrency(deps: EngineDeps, user: MigrationUser, log: Logger, er
 }
 
 /**
+ * The engine's settings for a run of `usersAtOnce` users at the same time, where the caller left them open.
+ *
+ * Several users at once already give the target that many writers. A second APPEND connection per user then
+ * only adds a second imap process saving into the same folder at the same moment (both create files in one
+ * directory and contend for its lock: up to 40% of those processes' CPU spinning in the kernel, bench/RESULTS.md)
+ * and one more login per user (~16 ms of server CPU each). With 8 users in parallel, 1 connection each cost the
+ * target Dovecot 0.3-0.5 s less CPU per 12,000 messages at the same or better throughput (bench/RESULTS.md).
+ * The same holds, less strongly, for two folders of a user at once (lanes.ts): each lane appends into a folder of
+ * its own, which still paid with 8 users at once for passes of 6,000 messages, but not of 3,000 (laneMinMessagesFor).
+ */
+export function runDeps(depsIn: EngineDeps, usersAtOnce: number, concurrency: number): EngineDeps {
+  return { ...depsIn, limiter: depsIn.limiter ?? new ServerLimiter(concurrency, Date.now, depsIn.sleep ?? defaultSleep),
+    ...(depsIn.appendConnections === undefined && usersAtOnce > 1 ? { appendConnections: 1 } : {}),
+    laneMinMessages: depsIn.laneMinMessages ?? laneMinMessagesFor(usersAtOnce) };
+}
+
+/**
  * Runs users `concurrency` at a time; resolves with every report, in input order.
  * Each server gets `concurrency` sessions-of-a-user at most, fewer once it throttles.
  */
 export async function migrateUsers(depsIn: EngineDeps, users: readonly MigrationUser[], opts: { concurrency: number; dryRun?: boolean }): Promise<UserPassReport[]> {
-  // Several users at once already give the target that many writers. A second APPEND connection per user then
-  // only adds a second imap process saving into the same folder at the same moment (both create files in one
-  // directory and contend for its lock: up to 40% of those processes' CPU spinning in the kernel, bench/RESULTS.md)
-  // and one more login per user (~16 ms of server CPU each). With 8 users in parallel, 1 connection each cost the
-  // target Dovecot 0.3-0.5 s less CPU per 12,000 messages at the same or better throughput (bench/RESULTS.md).
-  const parallel = Math.min(opts.concurrency, users.length) > 1;
-  // Two folders of a user at once (lanesFor) is another matter: each lane appends into a folder of its own, and it
-  // paid with 8 users at once too (bench/RESULTS.md, session 7).
-  const deps: EngineDeps = { ...depsIn, limiter: depsIn.limiter ?? new ServerLimiter(opts.concurrency, Date.now, depsIn.sleep ?? defaultSleep),
-    ...(depsIn.appendConnections === undefined && parallel ? { appendConnections: 1 } : {}) };
+  const deps = runDeps(depsIn, Math.min(opts.concurrency, users.length), opts.concurrency);
   const out: UserPassReport[] = new Array<UserPassReport>(users.length);
   let next = 0;
   const workers = Array.from({ length: Math.max(1, Math.min(opts.concurrency, users.length)) }, async () => {
