@@ -21,7 +21,7 @@ import { ServerLimiter, isThrottle, throttledSide } from './throttle.js';
 import { MigrationState } from './state.js';
 import { DEFAULT_LEASE_MS, UserLease, newLeaseOwner, type LeaseHolder } from './lease.js';
 import { syncFolder } from './sync-folder.js';
-import { laneMinMessagesFor, runLanes } from './lanes.js';
+import { runLanes } from './lanes.js';
 import { newVerifyCache, verifyTarget, type UserVerify, type VerifyCache } from './verify.js';
 import { ESTIMATE_METHOD, countNew, estimateSeconds, inventoryFolder, measureSample, type PlanFolder, type SampleResult } from './plan.js';
 import { addCounts, emptyCounts, type MigrationUser, type ProgressEvent, type UserPassReport } from './types.js';
@@ -41,7 +41,7 @@ export interface EngineDeps {
   appendConnections?: number;
   /** Folders of one user copied at once, each on connections of its own (default migration.foldersInParallel, else 2; see lanes.ts lanesFor). */
   folderLanes?: number;
-  /** The least a pass must expect to copy before it opens a second lane (default 1,000 messages; migrateUsers: lanes.ts laneMinMessagesFor). */
+  /** The least a pass must expect to copy before it opens a second lane (default 1,000 messages). */
   laneMinMessages?: number;
   /** Messages per FETCH/APPEND batch (default copier.ts DEFAULT_BATCH, 500). */
   batchMessages?: number;
@@ -280,13 +280,12 @@ function lowerConcurrency(deps: EngineDeps, user: MigrationUser, log: Logger, er
  * directory and contend for its lock: up to 40% of those processes' CPU spinning in the kernel, bench/RESULTS.md)
  * and one more login per user (~16 ms of server CPU each). With 8 users in parallel, 1 connection each cost the
  * target Dovecot 0.3-0.5 s less CPU per 12,000 messages at the same or better throughput (bench/RESULTS.md).
- * The same holds, less strongly, for two folders of a user at once (lanes.ts): each lane appends into a folder of
- * its own, which still paid with 8 users at once for passes of 6,000 messages, but not of 3,000 (laneMinMessagesFor).
+ * Two folders of a user at once (lanes.ts) are kept: each lane appends into a folder of its own. With 8 users at
+ * once a second lane paid at 6,000 messages a user; at 1,500 two A/B runs disagreed (bench/RESULTS.md, session 10).
  */
 export function runDeps(depsIn: EngineDeps, usersAtOnce: number, concurrency: number): EngineDeps {
   return { ...depsIn, limiter: depsIn.limiter ?? new ServerLimiter(concurrency, Date.now, depsIn.sleep ?? defaultSleep),
-    ...(depsIn.appendConnections === undefined && usersAtOnce > 1 ? { appendConnections: 1 } : {}),
-    laneMinMessages: depsIn.laneMinMessages ?? laneMinMessagesFor(usersAtOnce) };
+    ...(depsIn.appendConnections === undefined && usersAtOnce > 1 ? { appendConnections: 1 } : {}) };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { laneMinMessagesFor, laneWork, lanesFor, runLanes } from './lanes.js';
+import { laneWork, lanesFor, runLanes } from './lanes.js';
 
 const maps = [
   { source: 'INBOX', target: 'INBOX' }, { source: 'Sent', target: 'Sent' }, { source: 'Sent Items', target: 'Sent' },
@@ -97,15 +97,4 @@ test('runLanes: a failing tail fails the pass, no new unit starts, and every tai
   // Units: [3], [0], [1, 2], [4]: 3's tail fails once 0 is sent; nothing after 0 starts; 0's tail settled.
   assert.deepEqual(started, [3, 0]);
   assert.equal(settled, 2);
-});
-
-test('laneMinMessagesFor: 1,000 messages for one or two users at once, then 500 per user copied at once', () => {
-  assert.equal(laneMinMessagesFor(1), 1000);
-  assert.equal(laneMinMessagesFor(2), 1000);
-  assert.equal(laneMinMessagesFor(4), 2000);
-  assert.equal(laneMinMessagesFor(8), 4000);
-  // 8 users of 1,500 (the bench's parallel case) keep one lane each; 8 users of 6,000 take two.
-  const work = laneWork(maps, new Map([['INBOX', 750], ['Work', 750]]));
-  assert.equal(lanesFor(undefined, laneMinMessagesFor(8), work, 1500), 1);
-  assert.equal(lanesFor(undefined, laneMinMessagesFor(8), laneWork(maps, new Map([['INBOX', 3000], ['Work', 3000]])), 6000), 2);
 });

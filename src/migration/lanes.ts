@@ -37,20 +37,6 @@ const DEFAULT_LANES = 2;
 const LANE_MIN_MESSAGES = 1000;
 
 /**
- * The least a user's pass must expect to copy before it opens a second lane when `usersAtOnce` users are copied
- * at the same time (migrateUsers): 1,000 messages, and 500 per user copied at once beyond that. Why: with several
- * users at once the target already has that many writers, so there is little idle disk time left for a second
- * lane to fill, while its cost stays: a login on each side, and a second imap process of the user saving at the
- * same moment (the two contend on the user's folder-list index). bench/migrate, 8 users at once, two lanes against
- * one in the same rounds (bench/RESULTS.md, session 10): 1,500 messages each, 0.97x the throughput and 0.6 s more
- * server CPU; 3,000 each, 0.95-1.02x and 1.3 s more; 6,000 each, 1.08-1.18x. One user alone still takes a second
- * lane from 1,000 messages (1.36x against 1.22x dsync for 6,000, session 7).
- */
-export function laneMinMessagesFor(usersAtOnce: number): number {
-  return Math.max(LANE_MIN_MESSAGES, 500 * usersAtOnce);
-}
-
-/**
  * Runs `work` on `lanes`, each lane taking the next unit when free and running its folders in order. `run`
  * resolves once a folder is read and its last APPENDs are sent, with `done` for when they are answered and
  * recorded: the lane starts its next folder meanwhile, so the source reads one folder while the target saves the
