@@ -28,6 +28,8 @@ interface Waiter {
   reject: (err: Error) => void;
   /** Untagged responses that are not FETCH answers, while this command is the oldest in flight. */
   untagged: string[];
+  /** The mailbox selection the command was sent in (RawImap.epoch). */
+  epoch: number;
 }
 
 export interface ExamineResult {
@@ -63,8 +65,16 @@ export class RawImap {
   private greeting: { resolve: (s: string) => void; reject: (e: Error) => void } | undefined;
   private closed: Error | undefined;
   caps = new Set<string>();
-  /** Receives every untagged FETCH answer (routed by UID by the caller). */
-  private readonly fetchSinks = new Map<number, (item: FetchItem) => void>();
+  /**
+   * Where untagged FETCH answers go: per mailbox selection ("epoch", one more with every EXAMINE sent), the
+   * command that asked for each UID. Two folders' FETCHes may be in flight on one connection (shared-reader.ts):
+   * a server runs an EXAMINE only after the commands sent before it, and the ones after it only after it, so an
+   * answer belongs to the selection of the oldest command in flight, and UIDs are unique within one selection.
+   */
+  private readonly fetchSinks = new Map<number, Map<number, (item: FetchItem) => void>>();
+  private epoch = 0;
+  /** The folder the last EXAMINE sent names (shared-reader.ts), whatever its answer. */
+  selected: string | undefined;
   /** Bytes of literals received so far (for tests and progress). */
   bytesIn = 0;
 
@@ -186,7 +196,7 @@ export class RawImap {
     if (this.closed) return Promise.reject(new MbError(MigrationErrors.MIGRATION_IMAP_FAILED, `${this.system} imap: connection lost`, { retry: 'transient', details: { system: this.system } }));
     const tag = `R${++this.tagN}`;
     return new Promise((resolve, reject) => {
-      const w: Waiter = { tag, resolve: (status) => resolve({ status, untagged: w.untagged }), reject, untagged: [] };
+      const w: Waiter = { tag, resolve: (status) => resolve({ status, untagged: w.untagged }), reject, untagged: [], epoch: this.epoch };
       this.waiters.push(w);
       this.sock.write(`${tag} ${line}\r\n`);
     });
@@ -240,18 +250,15 @@ export class RawImap {
    * ENABLE QRESYNC (RFC 7162 3.2.3), once per connection, when offered: true when the server enabled it (a NO or
    * BAD, e.g. from a server that takes ENABLE only before the first EXAMINE, RFC 5161 3.1, is false).
    */
-  async enableQresync(): Promise<boolean> {
-    if (this.qresync === undefined) {
-      if (!this.caps.has('QRESYNC')) this.qresync = false;
-      else {
-        const r = await this.command('ENABLE QRESYNC');
-        this.qresync = /^OK\b/i.test(r.status) && r.untagged.some((l) => /^\* ENABLED\b.*\bQRESYNC\b/i.test(l));
-      }
-    }
+  enableQresync(): Promise<boolean> {
+    // The first call's answer serves every later one, also those made while it is on its way (two lanes' folders).
+    this.qresync ??= this.caps.has('QRESYNC')
+      ? this.command('ENABLE QRESYNC').then((r) => /^OK\b/i.test(r.status) && r.untagged.some((l) => /^\* ENABLED\b.*\bQRESYNC\b/i.test(l)))
+      : Promise.resolve(false);
     return this.qresync;
   }
 
-  private qresync: boolean | undefined;
+  private qresync: Promise<boolean> | undefined;
 
   /**
    * EXAMINE (read-only SELECT), with CONDSTORE when offered so HIGHESTMODSEQ is reported. With `since`
@@ -260,6 +267,8 @@ export class RawImap {
   async examine(wire: string, since?: { uidValidity: number; modseq: bigint }): Promise<ExamineResult> {
     const condstore = this.caps.has('CONDSTORE');
     const param = since ? ` (QRESYNC (${since.uidValidity} ${since.modseq}))` : condstore ? ' (CONDSTORE)' : '';
+    this.epoch++;
+    this.selected = wire;
     const lines = await this.ok(`EXAMINE ${quoted(wire)}${param}`, `EXAMINE ${wire}`);
     const out: ExamineResult = { exists: 0, uidValidity: 0 };
     if (since) out.vanished = '';
@@ -286,17 +295,24 @@ export class RawImap {
   async fetch(set: string, items: string, onItem: (item: FetchItem) => void, uids?: readonly number[], modifiers = ''): Promise<void> {
     // Without a UID list (a range like "lo:*"), answers are routed here by a catch-all sink.
     const catchAll = uids === undefined;
-    if (catchAll) this.catchAll.push(onItem);
-    else claimSinks(this.fetchSinks, uids, onItem);
+    const epoch = this.epoch;
+    const all = { epoch, onItem };
+    let sinks = this.fetchSinks.get(epoch);
+    if (!sinks && !catchAll) this.fetchSinks.set(epoch, sinks = new Map());
+    if (catchAll) this.catchAll.push(all);
+    else claimSinks(sinks!, uids, onItem);
     try {
       await this.ok(`UID FETCH ${set} (${items})${modifiers}`, 'FETCH');
     } finally {
-      if (catchAll) this.catchAll.splice(this.catchAll.indexOf(onItem), 1);
-      else releaseSinks(this.fetchSinks, uids, onItem);
+      if (catchAll) this.catchAll.splice(this.catchAll.indexOf(all), 1);
+      else {
+        releaseSinks(sinks!, uids, onItem);
+        if (sinks!.size === 0) this.fetchSinks.delete(epoch);
+      }
     }
   }
 
-  private readonly catchAll: ((item: FetchItem) => void)[] = [];
+  private readonly catchAll: { epoch: number; onItem: (item: FetchItem) => void }[] = [];
 
   /** STATUS (MESSAGES UIDNEXT UIDVALIDITY) of a folder that is not the selected one; undefined when the server says NO. */
   async status(wire: string): Promise<{ messages?: number; uidNext?: number; uidValidity?: number } | undefined> {
@@ -340,8 +356,9 @@ export class RawImap {
 
   /** Hook for routing: answers for UIDs no command claimed go to the range fetches in flight. */
   private route(item: FetchItem): void {
-    const sink = this.fetchSinks.get(item.uid);
+    const epoch = this.waiters[0]?.epoch ?? this.epoch;
+    const sink = this.fetchSinks.get(epoch)?.get(item.uid);
     if (sink) sink(item);
-    else for (const s of this.catchAll) s(item);
+    else for (const s of this.catchAll) if (s.epoch === epoch) s.onItem(item);
   }
 }
