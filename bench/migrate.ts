@@ -26,7 +26,7 @@
  * MAILBRIDGE_MIGRATION_BATCH is passed through, as with the CLI. --cases a or b runs one case only.
  * The child's peak RSS is the whole process, worker threads included.
  * --variant ENV=V,... adds a second mailbridge run per round with that environment (e.g.
- * MAILBRIDGE_APPEND_CONNECTIONS=1, MAILBRIDGE_FOLDER_LANES=1 or MAILBRIDGE_LANE_MIN=1000), on the other side of the dsync run (A D B, then B D A), for an A/B in one run.
+ * MAILBRIDGE_APPEND_CONNECTIONS=1, MAILBRIDGE_FOLDER_LANES=1 or MAILBRIDGE_LANE_MIN=1000, MAILBRIDGE_SHARE_READER=1 or 0), on the other side of the dsync run (A D B, then B D A), for an A/B in one run.
  * Each run also prints the CPU of both Dovecots (all their processes), which the machine's load hardly changes.
  * Diagnostics: MB_BENCH_TIMELINE=1 prints the machine's idle and iowait cores per 250 ms of each mailbridge run and
  * each user's seconds; MB_BENCH_NODE_FLAGS="--trace-deopt ..." passes flags to the child's node, and
@@ -106,6 +106,7 @@ async function child(a: ChildArgs): Promise<void> {
     const appenders = Number.parseInt(process.env.MAILBRIDGE_APPEND_CONNECTIONS ?? '', 10);
     const lanes = Number.parseInt(process.env.MAILBRIDGE_FOLDER_LANES ?? '', 10);
     const laneMin = Number.parseInt(process.env.MAILBRIDGE_LANE_MIN ?? '', 10);
+    const share = process.env.MAILBRIDGE_SHARE_READER;
     const deps = {
       migration: { from: 'legacy', to: 'cloud', concurrency: a.concurrency, deleteOnTarget: false, skipDeleted: true },
       source: systemOf(lab.dovecot.legacy), target: systemOf(lab.dovecot.cloud), db: store.db, log: silentLogger(),
@@ -113,6 +114,7 @@ async function child(a: ChildArgs): Promise<void> {
       ...(appenders > 0 ? { appendConnections: appenders } : {}),
       ...(lanes > 0 ? { folderLanes: lanes } : {}),
       ...(laneMin > 0 ? { laneMinMessages: laneMin } : {}),
+      ...(share === '1' || share === '0' ? { shareReader: share === '1' } : {}),
     };
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();

@@ -146,7 +146,7 @@ function migrationSchema(ctx: SchemaContext) {
     to: text('target system (a name under systems)'),
     users: path(ctx, 'CSV: address[,source_user,source_password,target_user,target_password]').optional(),
     concurrency: int('mailboxes copied in parallel', 1, 256).default(4),
-    foldersInParallel: int('folders of one user copied at once, each on a source and target connection of its own, when a pass copies 1,000 messages or more (default 2); 1 keeps one reader and one APPEND connection per user', 1, 8).optional(),
+    foldersInParallel: int('folders of one user copied at once, each on a target connection of its own (they take turns on one source connection), when a pass copies 1,000 messages or more (default 2); 1 keeps one APPEND connection per user', 1, 8).optional(),
     leaseTime: doc(duration('lease on a user while a worker copies it (multi-node claiming): renewed every third of it; a crashed worker\'s users are taken over after it; keep it well above the clock skew between nodes')
       .refine((ms) => ms >= 1000, 'must be at least 1s (renewals every third of it must reach the store in time)'),
     'lease on a user while a worker copies it (multi-node claiming): renewed every third of it; a crashed worker\'s users are taken over after it; keep it well above the clock skew between nodes', { type: 'duration' }).prefault('60s'),

@@ -14,6 +14,7 @@ import { imapflowListing, rawListing, type Listing } from './listing.js';
 import { authFor, openSession } from './session.js';
 import { PipelinedAppender } from './appender.js';
 import { RawImap } from './raw-imap.js';
+import { SharedReader } from './shared-reader.js';
 import type { Appender } from './copier.js';
 import type { FolderDeps } from './sync-folder.js';
 import type { EngineDeps } from './engine.js';
@@ -195,21 +196,25 @@ export async function prefetchStatus(status: NonNullable<FolderDeps['targetStatu
   };
 }
 
-/** A lane of a pass (engine.ts): a reader and APPEND connections of its own, so one more folder is copied at once. */
+/**
+ * A lane of a pass (engine.ts): APPEND connections of its own, so one more folder is copied at once, and a reader
+ * of its own or the first lane's (EngineDeps.shareReader, shared-reader.ts).
+ */
 export interface Lane {
-  reader: RawImap;
+  reader: SharedReader;
   target: Pick<TargetSide, 'appenders' | 'control' | 'status'>;
 }
 
 /**
- * Opens one more lane like the pass' first (`like`: its target side): a reader, and the same kind and number of
- * APPEND connections with a control session of its own (a SELECT on a shared one would race with the other lane).
+ * Opens one more lane like the pass' first (`like`: its target side): the same kind and number of APPEND
+ * connections with a control session of its own (a SELECT on a shared one would race with the other lane), and the
+ * first lane's reader (`shared`) or one of its own.
  */
-export async function openLane(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[], closers: (() => void)[], like: TargetSide): Promise<Lane> {
+export async function openLane(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[], closers: (() => void)[], like: TargetSide, shared?: SharedReader): Promise<Lane> {
   const n = appendCount(deps);
   const control = lazyControl(deps, user, sessions);
   const [reader, target] = await settleAll([
-    openReader(deps, user).then((r) => { closers.push(() => r.close()); return r; }),
+    shared ? Promise.resolve(shared) : openReader(deps, user).then((r) => { closers.push(() => r.close()); return new SharedReader(r); }),
     like.pipelined
       ? pipelinedSide(pipeOpener(deps, user), n, closers).then((pipes) => ({ appenders: pipes.map(pipeAppender), control, status: (wire: string) => pipes[0]!.status(wire) }))
       : control().then(async (ctl) => ({ appenders: await imapflowSide(deps, user, sessions, n, ctl), control }))]);
@@ -231,12 +236,12 @@ function lazyMaker(control: () => Promise<ImapFlow>): FolderMaker {
  */
 export async function openLanes(deps: EngineDeps, user: MigrationUser, log: Logger, sessions: ImapFlow[], closers: (() => void)[], first: Lane & { target: TargetSide },
   state: MigrationState, mappings: MappingPlan['mappings']): Promise<{ work: LaneWork[]; lanes: Lane[] }> {
-  const expected = await expectedMessages((w) => first.reader.status(w), state, user.address, mappings.map((m) => m.source));
+  const expected = await expectedMessages((w) => first.reader.raw.status(w), state, user.address, mappings.map((m) => m.source));
   deps.onProgress?.({ type: 'estimate', address: user.address, messages: expected.total });
   const work = laneWork(mappings, expected.byFolder);
   const lanes: Lane[] = [first];
   const more = lanesFor(deps.folderLanes ?? deps.migration.foldersInParallel, deps.laneMinMessages, work, expected.total) - 1;
-  for (const o of await Promise.allSettled(Array.from({ length: more }, () => openLane(deps, user, sessions, closers, first.target)))) {
+  for (const o of await Promise.allSettled(Array.from({ length: more }, () => openLane(deps, user, sessions, closers, first.target, deps.shareReader === false ? undefined : first.reader)))) {
     if (o.status === 'fulfilled') lanes.push(o.value);
     else logEvent(log, 'migration.lane.skipped', { reason: describeError(o.reason) }, undefined, deps.metrics);
   }

@@ -23,7 +23,7 @@ export interface CopyContext {
   /** The target folder: wire name and UTF-8 path (imapflow). */
   target: AppendFolder;
   /** The source reader, with the source folder EXAMINEd (raw-imap.ts): bodies are fetched through it. */
-  source: { fetchBodies(uids: readonly number[]): Promise<Map<number, Buffer>> };
+  source: { fetchBodies(uids: readonly number[]): Promise<Map<number, Buffer>>; unpin?(): void };
   appenders: readonly Appender[];
   state: MigrationState;
   counts: FolderCounts;
@@ -187,6 +187,8 @@ export async function startCopy(ctx: CopyContext, metas: readonly MessageMeta[])
     fetching[j] = p;
   };
   for (let j = 0; j < ahead; j++) startFetch(j);
+  // A reader shared with other lanes may serve their folders once these are answered (shared-reader.ts).
+  ctx.source.unpin?.();
   let inFlight: Promise<{ results: MessageWrite[]; count: number; bytes: number; intent: number | undefined }> | undefined;
   const finish = async (done: { results: MessageWrite[]; count: number; bytes: number; intent: number | undefined }) => {
     // The results replace the batch's intent record in one transaction.

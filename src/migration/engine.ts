@@ -22,6 +22,7 @@ import { MigrationState } from './state.js';
 import { DEFAULT_LEASE_MS, UserLease, newLeaseOwner, type LeaseHolder } from './lease.js';
 import { syncFolder } from './sync-folder.js';
 import { runLanes } from './lanes.js';
+import { SharedReader } from './shared-reader.js';
 import { newVerifyCache, verifyTarget, type UserVerify, type VerifyCache } from './verify.js';
 import { ESTIMATE_METHOD, countNew, estimateSeconds, inventoryFolder, measureSample, type PlanFolder, type SampleResult } from './plan.js';
 import { addCounts, emptyCounts, type MigrationUser, type ProgressEvent, type UserPassReport } from './types.js';
@@ -41,6 +42,11 @@ export interface EngineDeps {
   appendConnections?: number;
   /** Folders of one user copied at once, each on connections of its own (default migration.foldersInParallel, else 2; see lanes.ts lanesFor). */
   folderLanes?: number;
+  /**
+   * Lanes read through the first lane's source connection (shared-reader.ts; default true): a second lane costs a
+   * login on the target only. false gives every lane a reader of its own.
+   */
+  shareReader?: boolean;
   /** The least a pass must expect to copy before it opens a second lane (default 1,000 messages). */
   laneMinMessages?: number;
   /** Messages per FETCH/APPEND batch (default copier.ts DEFAULT_BATCH, 500). */
@@ -103,7 +109,7 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
   // other lanes log in: the start of a user waits for the longest of these, not for their sum.
   const [targetStatus, { work, lanes }] = await settleAll([
     ensureTargetFolders(target.maker, info, plan).then(() => target.status ? prefetchStatus(target.status, plan.mappings.map((m) => m.target)) : undefined),
-    openLanes(deps, user, log, sessions, closers, { reader, target }, state, plan.mappings)]);
+    openLanes(deps, user, log, sessions, closers, { reader: new SharedReader(reader), target }, state, plan.mappings)]);
   const results = new Array<Awaited<ReturnType<typeof syncFolder>> | undefined>(plan.mappings.length);
   const failed = await runLanes(lanes, work, async (lane, i) => {
     const m = plan.mappings[i]!;

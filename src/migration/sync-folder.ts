@@ -20,7 +20,8 @@ import { ContentIndex, contentId, contentKeyOf, copyableFlags, headerBlock, mess
 import { copyMessages, startCopy, type Appender, type CopyContext } from './copier.js';
 import { clientPath } from './folders.js';
 import { fetchBodies, type MessageMeta } from './imap-ops.js';
-import { uidSet, type RawImap } from './raw-imap.js';
+import { uidSet } from './raw-imap.js';
+import type { FolderReader, SharedReader } from './shared-reader.js';
 import type { MessageRow, MigrationState } from './state.js';
 import { emptyCounts, type DroppedKeywords, type FolderReport, type Refusal } from './types.js';
 import { isAtomFlag } from './appender.js';
@@ -29,8 +30,8 @@ import { listUids } from './imap-ops.js';
 
 export interface FolderDeps {
   address: string;
-  /** The source reader (raw-imap.ts): EXAMINE, UID SEARCH, metadata and body FETCHes. */
-  reader: RawImap;
+  /** The source reader (raw-imap.ts), maybe shared with other lanes (shared-reader.ts): EXAMINE, UID SEARCH, metadata and body FETCHes. */
+  reader: SharedReader;
   /** Target session that SELECTs the target folder when a pass needs it (flag updates, index, deletes): opened on first use. */
   control: () => Promise<ImapFlow>;
   /**
@@ -241,22 +242,36 @@ function windows<T>(list: readonly T[], size: number): T[][] {
 }
 
 /** FLAGS of `set` (CHANGEDSINCE when given): small items, one window at a time. */
-async function fetchFlagsRaw(reader: RawImap, set: string, changedSince?: bigint): Promise<{ uid: number; flags: string[] }[]> {
+async function fetchFlagsRaw(reader: FolderReader, set: string, changedSince?: bigint): Promise<{ uid: number; flags: string[] }[]> {
   const out = new Map<number, string[]>();
   await reader.fetch(set, 'UID FLAGS', (x) => { if (x.flags) out.set(x.uid, x.flags); }, undefined,
     changedSince !== undefined ? ` (CHANGEDSINCE ${changedSince})` : '');
   return [...out].map(([uid, flags]) => ({ uid, flags }));
 }
 
+/**
+ * One source folder into its target folder. The reader is pinned to the folder while it reads the folder's
+ * metadata, and let go once the first body FETCHes are sent (shared-reader.ts), or when the folder ends.
+ */
 export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<FolderResult> {
+  const r = d.reader.folder(m.source);
+  r.pin();
+  try {
+    return await syncPinned(d, m, r);
+  } finally {
+    r.unpin();
+  }
+}
+
+async function syncPinned(d: FolderDeps, m: FolderMapping, reader: FolderReader): Promise<FolderResult> {
   let stored = await d.state.folder(d.address, m.source);
   // QRESYNC (RFC 7162 3.2.5): with deleteOnTarget, EXAMINE names the last pass's UIDVALIDITY and MODSEQ and the
   // server answers with the UIDs expunged since (VANISHED (EARLIER)): no listing of every source UID. ENABLE goes
   // out on the reader's first folder, before its first EXAMINE (RFC 5161 allows it only in the authenticated state).
-  const canQresync = d.deleteOnTarget && await d.reader.enableQresync();
+  const canQresync = d.deleteOnTarget && await reader.enableQresync();
   const qresync = canQresync && stored && stored.highest_uid > 0 && stored.highest_modseq
     ? { uidValidity: stored.uid_validity, modseq: BigInt(stored.highest_modseq) } : undefined;
-  const src = await d.reader.examine(m.source, qresync);
+  const src = await reader.examine(qresync);
   const uidValidity = src.uidValidity;
   const modseq = src.highestModseq;
   const refusals: Refusal[] = [];
@@ -296,33 +311,33 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
   const highest = stored?.highest_uid ?? 0;
   const window = d.windowMessages ?? PAGE;
   const copyCtx = (match: CopyContext['match']): CopyContext => ({
-    address: d.address, sourceWire: m.source, target: { wire: m.target, path: clientPath(m.target) }, source: d.reader, appenders: d.appenders,
+    address: d.address, sourceWire: m.source, target: { wire: m.target, path: clientPath(m.target) }, source: reader, appenders: d.appenders,
     state: d.state, counts: report, refusals, dropped, ...(d.maxSize !== undefined ? { maxSize: d.maxSize } : {}),
     ...(match ? { match } : {}), ...(d.batchMessages ? { batchMessages: d.batchMessages } : {}), onBatch: (n, b) => d.onBatch?.(m.display.source, n, b),
   });
 
   // Only numbers for the whole folder (one array); metadata and state rows one window at a time.
-  const newUids = src.exists === 0 ? [] : (await d.reader.searchUids(`UID ${highest + 1}:*`)).filter((u) => u > highest);
+  const newUids = src.exists === 0 ? [] : (await reader.searchUids(`UID ${highest + 1}:*`)).filter((u) => u > highest);
   const undeleted: number[] = [];
   if (mode === 'delta' && highest > 0 && src.exists > 0) {
     const useModseq = stored?.highest_modseq && modseq !== undefined;
     if (useModseq) {
       // SEARCH MODSEQ (RFC 7162 3.1.5, ">= n", hence +1) gives only numbers; their FLAGS are fetched one window at a time.
       const since = BigInt(stored!.highest_modseq!);
-      const changedUids = (await d.reader.searchUids(`UID 1:${highest} MODSEQ ${since + 1n}`)).filter((u) => u <= highest);
+      const changedUids = (await reader.searchUids(`UID 1:${highest} MODSEQ ${since + 1n}`)).filter((u) => u <= highest);
       for (const w of windows(changedUids, window)) {
-        undeleted.push(...await syncFlags(d, m, (await fetchFlagsRaw(d.reader, uidSet(w), since)).filter((c) => c.uid <= highest), report, ctl));
+        undeleted.push(...await syncFlags(d, m, (await fetchFlagsRaw(reader, uidSet(w), since)).filter((c) => c.uid <= highest), report, ctl));
       }
     } else {
-      const old = await d.reader.searchUids(`UID 1:${highest}`);
+      const old = await reader.searchUids(`UID 1:${highest}`);
       for (const w of windows(old.filter((u) => u <= highest), window)) {
-        undeleted.push(...await syncFlags(d, m, await fetchFlagsRaw(d.reader, uidSet(w)), report, ctl));
+        undeleted.push(...await syncFlags(d, m, await fetchFlagsRaw(reader, uidSet(w)), report, ctl));
       }
     }
     if (d.deleteOnTarget) {
       const vanished = qresync && src.vanished !== undefined && modseq !== undefined ? src.vanished : undefined;
       if (vanished === undefined || !await deleteVanished(d, m, vanished, highest, src.exists - newUids.length, report, ctl)) {
-        await deleteExpunged(d, m, await d.reader.searchUids('ALL'), report, ctl);
+        await deleteExpunged(d, m, await reader.searchUids('ALL'), report, ctl);
       }
     }
   } else if (mode === 'delta' && highest > 0 && d.deleteOnTarget) {
@@ -358,8 +373,8 @@ export async function syncFolder(d: FolderDeps, m: FolderMapping): Promise<Folde
     answered.catch(() => undefined);
   };
   try {
-    for (const w of windows(undeleted, window)) await copyWindow(await d.reader.fetchMeta(uidSet(w)), false);
-    for (const w of windows(newUids, window)) await copyWindow(await d.reader.fetchMeta(uidSet(w)), true);
+    for (const w of windows(undeleted, window)) await copyWindow(await reader.fetchMeta(uidSet(w)), false);
+    for (const w of windows(newUids, window)) await copyWindow(await reader.fetchMeta(uidSet(w)), true);
   } catch (err) {
     // The windows already sent are answered (or fail) first: no state write of this pass comes after its failure.
     await answered.catch(() => undefined);

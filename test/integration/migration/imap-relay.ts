@@ -3,7 +3,8 @@
  * sends is recorded line by line (every command, and each FETCH's sequence set),
  * and capabilities can be hidden from the client (taken out of every CAPABILITY
  * list the server sends), so a test can run the engine against "a source without
- * QRESYNC" that is otherwise the real server.
+ * QRESYNC" that is otherwise the real server; or the connection that sends the Nth FETCH
+ * can be cut right after it (once), as a server restart or a dropped link would.
  */
 import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
@@ -42,7 +43,7 @@ function lines(onLine: (line: string) => string): (chunk: Buffer) => Buffer {
   };
 }
 
-export async function imapRelay(port: number, opts: { hideCaps?: string[] } = {}): Promise<ImapRelay> {
+export async function imapRelay(port: number, opts: { hideCaps?: string[]; cutAtFetch?: number } = {}): Promise<ImapRelay> {
   const commands: string[] = [];
   const fetches: string[] = [];
   const connections: string[][] = [];
@@ -60,7 +61,11 @@ export async function imapRelay(port: number, opts: { hideCaps?: string[] } = {}
       commands.push(l);
       mine.push(l);
       const m = /^\S+ (?:UID )?FETCH (\S+)/i.exec(l);
-      if (m) fetches.push(m[1]!);
+      if (m) {
+        fetches.push(m[1]!);
+        // Cut once this chunk is passed on: the answers to the FETCH and to the commands in flight are lost.
+        if (fetches.length === opts.cutAtFetch) setImmediate(end);
+      }
       return l;
     });
     const fromServer = lines((l) => {

@@ -116,8 +116,9 @@ test('two folders at once: a pass that copies enough opens a second lane, and ea
   const { lab, address, relay, store } = await setup(t, 'tgtlanes');
   const sourceRelay = await imapRelay(lab.dovecot.legacy.imapPort);
   t.after(() => sourceRelay.close());
-  // 4 messages in 2 folders: a second lane only because the threshold is lowered (the default is 1,000 messages).
-  const first = await pass(lab, store, relay, address, sourceRelay, { laneMinMessages: 1, appendConnections: 1 });
+  // 4 messages in 2 folders: a second lane only because the threshold is lowered (the default is 1,000 messages);
+  // a reader per lane (by default the lanes share one, tested below).
+  const first = await pass(lab, store, relay, address, sourceRelay, { laneMinMessages: 1, appendConnections: 1, shareReader: false });
   const readers = sourceRelay.connections.filter((c) => c.some((l) => /^\S+ (LOGIN|AUTHENTICATE) /i.test(l)));
   assert.equal(readers.length, 2, sourceRelay.commands.join('\n'));
   const examined = readers.map((c) => selects(c).map((l) => /EXAMINE "?([^" ]+)"?/i.exec(l)![1]!));
@@ -133,7 +134,7 @@ test('two folders at once: a pass that copies enough opens a second lane, and ea
   await sameContent(lab, address);
   // A re-run finds nothing to copy, so it opens no second lane.
   const before = sourceRelay.connections.length;
-  assert.deepEqual(selects(await pass(lab, store, relay, address, sourceRelay, { laneMinMessages: 1, appendConnections: 1 })), []);
+  assert.deepEqual(selects(await pass(lab, store, relay, address, sourceRelay, { laneMinMessages: 1, appendConnections: 1, shareReader: false })), []);
   assert.equal(sourceRelay.connections.length - before, 1, 'one reader on an unchanged re-run');
 });
 
@@ -159,5 +160,57 @@ test('migration.foldersInParallel: 1 keeps one reader and one APPEND connection 
     migration: { ...migrationConfig(), foldersInParallel: 1 } });
   assert.equal(logins(sourceRelay.commands).length, 1, sourceRelay.commands.join('\n'));
   assert.equal(logins(first).length, 1, first.join('\n'));
+  await sameContent(lab, address);
+});
+
+test('two lanes share one reader (the default): one source login for both, the copy and a delta pass are exact', async (t) => {
+  const { lab, address, relay, store } = await setup(t, 'tgtshared');
+  // More than one batch per folder, so the two lanes' body FETCHes take turns on the one source connection.
+  await withSession(lab.dovecot.legacy, address, async (c) => {
+    for (let i = 0; i < 30; i++) {
+      await c.append('INBOX', msg(`bulk-in${i}`), i % 3 === 0 ? ['\\Seen'] : []);
+      await c.append('Work', msg(`bulk-work${i}`), i % 4 === 0 ? ['\\Flagged'] : []);
+    }
+  });
+  const sourceRelay = await imapRelay(lab.dovecot.legacy.imapPort);
+  t.after(() => sourceRelay.close());
+  const over = { laneMinMessages: 1, appendConnections: 1, batchMessages: 4 };
+  const first = await pass(lab, store, relay, address, sourceRelay, over);
+  assert.equal(logins(sourceRelay.commands).length, 1, sourceRelay.commands.join('\n'));
+  // Two lanes on the target all the same: one APPEND connection each, each appending into its own folder.
+  assert.equal(logins(first).length, 2, first.join('\n'));
+  const appendsTo = relay.connections.map((c) => [...new Set(c.filter((l) => /^A\d+ APPEND /.test(l)).map((l) => /^A\d+ APPEND "([^"]+)"/.exec(l)![1]!))]);
+  assert.deepEqual(appendsTo.filter((x) => x.length > 0).map((x) => x.join()).sort(), ['INBOX', 'Work'], JSON.stringify(appendsTo));
+  await sameContent(lab, address);
+  // A delta pass: a new message in each folder and a flag changed; the shared reader again.
+  await withSession(lab.dovecot.legacy, address, async (c) => {
+    await c.append('INBOX', msg('late-in'), []);
+    await c.append('Work', msg('late-work'), ['\\Answered']);
+    await c.mailboxOpen('INBOX');
+    await c.messageFlagsAdd('1:2', ['\\Flagged']);
+  });
+  const loginsBefore = logins(sourceRelay.commands).length;
+  await pass(lab, store, relay, address, sourceRelay, over);
+  assert.equal(logins(sourceRelay.commands).length - loginsBefore, 1, sourceRelay.commands.join('\n'));
+  await sameContent(lab, address);
+});
+
+test('two lanes sharing a reader whose connection drops mid-copy: the pass is retried and the copy is exact, without duplicates', async (t) => {
+  const { lab, address, relay, store } = await setup(t, 'tgtsharedcut');
+  await withSession(lab.dovecot.legacy, address, async (c) => {
+    for (let i = 0; i < 30; i++) {
+      await c.append('INBOX', msg(`cut-in${i}`), []);
+      await c.append('Work', msg(`cut-work${i}`), i % 2 === 0 ? ['\\Seen'] : []);
+    }
+  });
+  // The 6th FETCH: both lanes have copied some batches by then, with body FETCHes of both folders on the connection.
+  const sourceRelay = await imapRelay(lab.dovecot.legacy.imapPort, { cutAtFetch: 6 });
+  t.after(() => sourceRelay.close());
+  await pass(lab, store, relay, address, sourceRelay, { laneMinMessages: 1, appendConnections: 1, batchMessages: 4, retries: 2, retryBaseMs: 10 });
+  // The cut connection carried both lanes' folders (they take turns on it), the retry a new one.
+  const cut = selects(sourceRelay.connections[0]!).join('\n');
+  assert.match(cut, /EXAMINE "INBOX"/);
+  assert.match(cut, /EXAMINE "Work"/);
+  assert.ok(logins(sourceRelay.commands).length >= 2, 'the pass logged in again after the cut');
   await sameContent(lab, address);
 });
