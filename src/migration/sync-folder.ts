@@ -16,7 +16,7 @@ import type { ImapFlow } from 'imapflow';
 import type { Logger } from '../observe/index.js';
 import { logEvent } from '../observe/index.js';
 import type { FolderMapping } from '../protocol/imap/index.js';
-import { ContentIndex, contentId, contentKeyOf, copyableFlags, headerBlock, messageId, sameFlags } from './content.js';
+import { ContentIndex, contentId, contentKeyOf, copyableFlags, headerBlock, messageId } from './content.js';
 import { copyMessages, startCopy, type Appender, type CopyContext } from './copier.js';
 import { clientPath } from './folders.js';
 import { fetchBodies, type MessageMeta } from './imap-ops.js';
@@ -24,8 +24,7 @@ import { uidSet } from './raw-imap.js';
 import type { FolderReader, SharedReader } from './shared-reader.js';
 import type { MessageRow, MigrationState } from './state.js';
 import { emptyCounts, type DroppedKeywords, type FolderReport, type Refusal } from './types.js';
-import { isAtomFlag } from './appender.js';
-import { expandSet, indexOf } from './imap-parse.js';
+import { PAGE, deleteExpunged, deleteVanished, fixMatchedFlags, isDeleted, selector, syncFlags, type Selected } from './target-changes.js';
 import { listUids } from './imap-ops.js';
 
 export interface FolderDeps {
@@ -50,8 +49,6 @@ export interface FolderDeps {
   windowMessages?: number;
   onBatch?: (folder: string, messages: number, bytes: number) => void;
 }
-
-const isDeleted = (flags: readonly string[]): boolean => flags.some((f) => f.toLowerCase() === '\\deleted');
 
 /**
  * Content keys (UID, RFC822.SIZE, BODY.PEEK[HEADER]) of the target folder's messages, UIDs the state already
@@ -124,96 +121,6 @@ async function resolveIntents(d: FolderDeps, m: FolderMapping, intents: MessageR
   logEvent(d.log, 'migration.intent.resolved', { folder: m.display.source, intents: intents.length, found });
 }
 
-/** Flag changes of known messages, one window at a time; returns the \Deleted-skipped messages that are no longer \Deleted. */
-async function syncFlags(d: FolderDeps, m: FolderMapping, changed: { uid: number; flags: string[] }[], report: FolderReport, ctl: Selected): Promise<number[]> {
-  const undeleted: number[] = [];
-  const rows = new Map((await d.state.messagesByUids(d.address, m.source, changed.map((c) => c.uid))).map((r) => [r.source_uid, r]));
-  for (const c of changed) {
-    const row = rows.get(c.uid);
-    if (!row) continue;
-    if (row.state === 'skipped' && !isDeleted(c.flags)) {
-      undeleted.push(c.uid);
-      continue;
-    }
-    if (row.state !== 'done' || row.target_uid === null) continue;
-    const want = copyableFlags(c.flags);
-    if (sameFlags(want, JSON.parse(row.flags) as string[])) continue;
-    await (await ctl()).messageFlagsSet(String(row.target_uid), want.filter(isAtomFlag), { uid: true });
-    await d.state.setFlags(d.address, m.source, c.uid, want);
-    report.flagsUpdated++;
-  }
-  return undeleted;
-}
-
-/** With deleteOnTarget: what the state knows but the source no longer has is deleted on the target (state read in pages). */
-async function deleteExpunged(d: FolderDeps, m: FolderMapping, sourceUids: readonly number[], report: FolderReport, ctl: Selected): Promise<void> {
-  // The source's UIDs as one sorted typed array (4 bytes each), looked up by binary search.
-  const sorted = Uint32Array.from(sourceUids).sort();
-  const present = { has: (u: number): boolean => indexOf(sorted, u) >= 0 };
-  let after = 0;
-  let deleted = 0;
-  for (;;) {
-    const page = await d.state.messagesPage(d.address, m.source, after, PAGE);
-    if (page.length === 0) break;
-    after = page[page.length - 1]!.source_uid;
-    const gone = page.filter((r) => !present.has(r.source_uid));
-    const targetUids = gone.filter((r) => r.state === 'done' && r.target_uid !== null).map((r) => r.target_uid!);
-    if (targetUids.length > 0) await (await ctl()).messageDelete(uidSet(targetUids), { uid: true });
-    await d.state.removeMessages(d.address, m.source, gone.map((r) => r.source_uid));
-    report.deletedOnTarget += targetUids.length;
-    deleted += targetUids.length;
-  }
-  logEvent(d.log, 'migration.folder.expunges', { folder: m.display.source, via: 'list', sourceUids: sourceUids.length, deleted });
-}
-
-/**
- * Deletes on the target what the state maps from the source UIDs in `vanished` (QRESYNC's VANISHED (EARLIER)),
- * one window of UIDs at a time. Then checks that the state now holds exactly one row per source message up to
- * `highest` (`sourceUpTo`: EXISTS less the UIDs above it): VANISHED covers only expunges since the stored MODSEQ,
- * so expunges an earlier pass without deleteOnTarget left in the state (or anything else amiss) make the counts
- * differ; then false, and the caller compares the full UID list as without QRESYNC.
- */
-async function deleteVanished(d: FolderDeps, m: FolderMapping, vanished: string, highest: number, sourceUpTo: number,
-  report: FolderReport, ctl: Selected): Promise<boolean> {
-  const uids = vanished ? expandSet(vanished) : new Uint32Array(0);
-  let deleted = 0;
-  let rowsGone = 0;
-  for (let i = 0; i < uids.length; i += PAGE) {
-    const rows = await d.state.messagesByUids(d.address, m.source, Array.from(uids.subarray(i, i + PAGE)));
-    if (rows.length === 0) continue;
-    const targetUids = rows.filter((r) => r.state === 'done' && r.target_uid !== null).map((r) => r.target_uid!);
-    if (targetUids.length > 0) await (await ctl()).messageDelete(uidSet(targetUids), { uid: true });
-    await d.state.removeMessages(d.address, m.source, rows.map((r) => r.source_uid));
-    deleted += targetUids.length;
-    rowsGone += rows.length;
-  }
-  report.deletedOnTarget += deleted;
-  // Rows above `highest` (a crashed pass's copies, already resolved) are not part of the comparison.
-  let above = 0;
-  for (let after = highest; ;) {
-    const page = await d.state.messagesPage(d.address, m.source, after, PAGE);
-    above += page.length;
-    if (page.length < PAGE) break;
-    after = page[page.length - 1]!.source_uid;
-  }
-  const rowsUpTo = await d.state.countMessages(d.address, m.source) - above;
-  const complete = rowsUpTo === sourceUpTo;
-  logEvent(d.log, 'migration.folder.expunges', { folder: m.display.source, via: 'qresync', vanished: uids.length, rows: rowsGone, deleted,
-    ...(complete ? {} : { fallback: `state has ${rowsUpTo} messages up to UID ${highest}, the source ${sourceUpTo}: full UID list` }) });
-  return complete;
-}
-
-/** The control session with the folder's target SELECTed: selected on first use only. */
-type Selected = () => Promise<ImapFlow>;
-
-function selector(open: () => Promise<ImapFlow>, path: string): Selected {
-  return async () => {
-    const control = await open();
-    if (!control.mailbox || control.mailbox.path !== path) await control.mailboxOpen(path);
-    return control;
-  };
-}
-
 /**
  * The target folder's UIDVALIDITY and message count: STATUS on the APPEND connection where there is one (no
  * SELECT, and no imapflow round trip, for a folder that only gets new messages), else a SELECT.
@@ -232,8 +139,6 @@ async function targetState(d: FolderDeps, m: FolderMapping, ctl: Selected): Prom
  * resolves once those are answered and the folder's state is saved: the report is final then.
  */
 export interface FolderResult { report: FolderReport; refusals: Refusal[]; dropped: DroppedKeywords[]; done: Promise<void> }
-
-const PAGE = 2000;
 
 function windows<T>(list: readonly T[], size: number): T[][] {
   const out: T[][] = [];
@@ -387,25 +292,4 @@ async function syncPinned(d: FolderDeps, m: FolderMapping, reader: FolderReader)
     target_uid_validity: Number(tgt.uidValidity), highest_uid: top, highest_modseq: modseq !== undefined ? String(modseq) : null }));
   done.catch(() => undefined);
   return { report, refusals, dropped, done };
-}
-
-/** After a reconcile, messages found by content get the source's flags. */
-async function fixMatchedFlags(d: FolderDeps, m: FolderMapping, metas: readonly MessageMeta[], report: FolderReport, ctl: Selected): Promise<void> {
-  const rows = new Map((await d.state.messagesByUids(d.address, m.source, metas.map((x) => x.uid)))
-    .filter((r) => r.state === 'done' && r.target_uid !== null).map((r) => [r.source_uid, r]));
-  if (rows.size === 0) return;
-  const targetFlags = new Map<number, string[]>();
-  const control = await ctl();
-  for await (const x of control.fetch(uidSet([...rows.values()].map((r) => r.target_uid!)), { uid: true, flags: true }, { uid: true })) {
-    targetFlags.set(x.uid, copyableFlags(x.flags ?? []));
-  }
-  for (const meta of metas) {
-    const row = rows.get(meta.uid);
-    if (!row || row.target_uid === null) continue;
-    const want = copyableFlags(meta.flags);
-    const have = targetFlags.get(row.target_uid);
-    if (!have || sameFlags(want, have)) continue;
-    await control.messageFlagsSet(String(row.target_uid), want.filter(isAtomFlag), { uid: true });
-    report.flagsUpdated++;
-  }
 }
