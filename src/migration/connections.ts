@@ -8,7 +8,7 @@ import type { ImapFlow } from 'imapflow';
 import { MbError, describeError, settleAll } from '../core/index.js';
 import type { SystemConfig } from '../config/index.js';
 import { MigrationErrors } from './errors.js';
-import { imapflowMaker, pipelinedMaker, type FolderMaker } from './folders.js';
+import { imapflowMaker, pipelinedMaker, planUserFolders, targetInfo, type FolderMaker } from './folders.js';
 import { appendMessage } from './imap-ops.js';
 import { imapflowListing, rawListing, type Listing } from './listing.js';
 import { authFor, openSession } from './session.js';
@@ -246,4 +246,16 @@ export async function openLanes(deps: EngineDeps, user: MigrationUser, log: Logg
     else logEvent(log, 'migration.lane.skipped', { reason: describeError(o.reason) }, undefined, deps.metrics);
   }
   return { work, lanes };
+}
+
+/** Logs in on both sides through imapflow (sessions are recorded for closing) and maps the folders: verify and dry runs. */
+export async function openBothSides(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[]) {
+  const source = await openSide(deps, user, 'source');
+  sessions.push(source);
+  sourceSessions.add(source);
+  const target = await openSide(deps, user, 'target');
+  sessions.push(target);
+  const info = targetInfo(await imapflowListing(target));
+  const { plan } = planUserFolders(await imapflowListing(source), info, deps.migration);
+  return { source, target, info, plan };
 }
