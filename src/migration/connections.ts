@@ -248,7 +248,7 @@ export async function openLanes(deps: EngineDeps, user: MigrationUser, log: Logg
   return { work, lanes };
 }
 
-/** Logs in on both sides through imapflow (sessions are recorded for closing) and maps the folders: verify and dry runs. */
+/** Logs in on both sides through imapflow (sessions are recorded for closing) and maps the folders: plan, verify and dry runs. */
 export async function openBothSides(deps: EngineDeps, user: MigrationUser, sessions: ImapFlow[]) {
   const source = await openSide(deps, user, 'source');
   sessions.push(source);

@@ -7,10 +7,8 @@ import type { ImapFlow } from 'imapflow';
 import { MbError, describeError } from '../core/index.js';
 import { logEvent } from '../observe/index.js';
 import { MigrationErrors } from './errors.js';
-import { planUserFolders, targetInfo } from './folders.js';
-import { imapflowListing } from './listing.js';
 import { closeSession } from './session.js';
-import { announcedLimit, appendLimit, openBothSides, openSide } from './connections.js';
+import { announcedLimit, appendLimit, openBothSides } from './connections.js';
 import { MigrationState } from './state.js';
 import { newVerifyCache, verifyTarget, type UserVerify, type VerifyCache } from './verify.js';
 import { ESTIMATE_METHOD, estimateSeconds, inventoryFolder, measureSample, type PlanFolder, type SampleResult } from './plan.js';
@@ -76,11 +74,7 @@ export async function planUser(deps: EngineDeps, user: MigrationUser, opts: { sa
     sample: { messages: 0, bytes: 0, ms: 0, nulBytes: 0, longLines: 0 }, estimate: { seconds: null, method: ESTIMATE_METHOD } };
   const sessions: ImapFlow[] = [];
   try {
-    const source = await openSide(deps, user, 'source');
-    sessions.push(source);
-    const target = await openSide(deps, user, 'target');
-    sessions.push(target);
-    const { plan } = planUserFolders(await imapflowListing(source), targetInfo(await imapflowListing(target)), deps.migration);
+    const { source, target, plan } = await openBothSides(deps, user, sessions);
     Object.assign(out, { skipped: plan.skipped, merges: plan.merges.map((m) => ({ target: m.target, sources: m.sources })), collisions: plan.collisions, warnings: plan.warnings });
     const maxSize = appendLimit(deps, announcedLimit(target.capabilities));
     let best: { wire: string; uids: Uint32Array } | undefined;
