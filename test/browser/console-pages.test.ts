@@ -119,8 +119,8 @@ test('directory search and record, migration detail, free/busy day grid, charts'
   await page.click('nav a[data-page="directory"]');
   await page.fill('#dir-q', 'archer');
   await page.click('#dir-submit');
+  await page.locator('#dir-results[data-q="archer"]').waitFor();
   const row = page.locator(`#dir-results tr[data-address="${alice}"]`);
-  await row.waitFor();
   assert.equal(await page.locator('#dir-results tbody tr').count(), 1, 'only Alice matches');
   await row.locator('a').click();
   await page.locator(`#dir-record-title[data-address="${alice}"]`).waitFor();

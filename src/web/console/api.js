@@ -62,6 +62,20 @@ export async function sendJson(path, csrfToken, body, method = 'POST') {
   return reply;
 }
 
+/**
+ * For a view filled by requests that can overlap (a search typed twice, a timer
+ * and a click): each call starts a request and returns `isNewest()`, which is
+ * false once a later request has started, so a slow old answer never overwrites
+ * a newer one.
+ */
+export function newestOnly() {
+  let seq = 0;
+  return () => {
+    const mine = ++seq;
+    return () => mine === seq;
+  };
+}
+
 /** A query string from an object, leaving out empty values. */
 export function query(params) {
   const q = new URLSearchParams();

@@ -2,12 +2,13 @@
 // one record (#/directory/ADDRESS) with where each value came from, the
 // contacts made for it and the routing decision; the open conflicts and the last
 // sync runs below.
-import { ago, el, getDetail, getJson, query } from './api.js';
+import { ago, el, getDetail, getJson, newestOnly, query } from './api.js';
 
 const PAGE_SIZE = 25;
 let root = null;
 let offset = 0;
 let systemsFilled = false;
+const searchStarted = newestOnly();
 
 const text = (v) => (v == null || v === '' ? '–' : String(v));
 const badge = (state) => el('span', { class: `badge badge-${state}`, 'data-state': state }, state);
@@ -38,7 +39,9 @@ function buildShell() {
 async function search() {
   const q = root.querySelector('#dir-q').value.trim();
   const system = root.querySelector('#dir-system').value;
+  const isNewest = searchStarted();
   const r = await getJson(`/api/directory/people${query({ q, system, limit: PAGE_SIZE, offset })}`);
+  if (!isNewest()) return;
   if (!systemsFilled) {
     root.querySelector('#dir-system').append(...r.systems.map((s) => el('option', { value: s }, s)));
     systemsFilled = true;
@@ -50,6 +53,7 @@ async function search() {
     el('td', {}, badge(p.migrationState)),
     el('td', { class: 'addr muted' }, p.aliases.join(', '))));
   root.querySelector('#dir-results tbody').replaceChildren(...rows);
+  root.querySelector('#dir-results').dataset.q = q;
   root.querySelector('#dir-count').textContent = r.total === 0
     ? 'Nobody matches.'
     : `${r.total} ${r.total === 1 ? 'person' : 'people'}${r.total > r.people.length ? `, showing ${offset + 1}–${offset + r.people.length}` : ''}`;

@@ -1,7 +1,7 @@
 // The Free/busy page: a person's busy time for one day (#/freebusy/ADDRESS/DAY)
 // as a grid of hours with the busy blocks on it, in the viewer's time zone,
 // from the same broker as /freebusy (GET /api/freebusy/ADDRESS?day=&tz=).
-import { el, query } from './api.js';
+import { el, newestOnly, query } from './api.js';
 
 const NS = 'http://www.w3.org/2000/svg';
 const W = 960;
@@ -67,7 +67,10 @@ function dayGrid(start, end, busy) {
   return grid;
 }
 
+const lookupStarted = newestOnly();
+
 async function lookup(address, day) {
+  const isNewest = lookupStarted();
   root.querySelector('#fb-address').value = address;
   root.querySelector('#fb-day').value = day;
   const box = root.querySelector('#fb-result');
@@ -75,6 +78,7 @@ async function lookup(address, day) {
   const res = await fetch(`/api/freebusy/${encodeURIComponent(address)}${query({ day, tz: zone() })}`, { credentials: 'same-origin' });
   if (res.status === 401) { window.location.assign('/login'); return; }
   const r = await res.json().catch(() => ({}));
+  if (!isNewest()) return;
   if (!res.ok) {
     box.replaceChildren(el('p', { class: 'error', id: 'fb-error' }, r.error ?? `HTTP ${res.status}`));
     return;

@@ -2,7 +2,7 @@
 // (#/queue/ID) with its envelope, headers, per-recipient state and tracking
 // events, and the actions hold / release / retry / delete, each confirmed in a
 // second step on the page. Polls every few seconds while shown.
-import { ago, el, getJson, query, sendJson } from './api.js';
+import { ago, el, getJson, newestOnly, query, sendJson } from './api.js';
 
 const POLL_MS = 3000;
 const PAGE_SIZE = 50;
@@ -199,23 +199,29 @@ function paint(box, nodes) {
   box.replaceChildren(...nodes);
 }
 
+const refreshStarted = newestOnly();
+
 async function refresh() {
   if (!root) return;
+  const isNewest = refreshStarted();
   try {
     if (current.id) {
       const box = root.querySelector('#queue-detail');
       const res = await fetch(`/api/queue/${encodeURIComponent(current.id)}`, { credentials: 'same-origin' });
+      if (!isNewest()) return;
       if (res.status === 401) { window.location.assign('/login'); return; }
       if (res.status === 404) { lastDetail = null; pending = null; paint(box, await renderGone(current.id)); }
       else if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error ?? `HTTP ${res.status}`);
       else { lastDetail = await res.json(); paint(box, renderDetail(lastDetail)); }
     } else {
       const r = await getJson(`/api/queue${query({ ...filters(), limit: PAGE_SIZE, offset })}`);
+      if (!isNewest()) return;
       renderList(r);
       root.querySelector('#queue-error').hidden = true;
     }
     root.dataset.updated = String(Date.now());
   } catch (err) {
+    if (!isNewest()) return;
     if (current.id) root.querySelector('#queue-detail').replaceChildren(el('p', { class: 'error' }, `Could not load the message: ${err.message}`));
     else {
       const box = root.querySelector('#queue-error');

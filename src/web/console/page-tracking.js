@@ -1,7 +1,7 @@
 // The Tracking page: search the gateway's message events by Message-ID, queue
 // id, sender, recipient and time (#/tracking, or #/tracking/MESSAGE-ID from a
 // queue detail). A row whose message is still queued links to its detail.
-import { ago, el, query } from './api.js';
+import { ago, el, newestOnly, query } from './api.js';
 
 let root = null;
 
@@ -56,19 +56,24 @@ function row(e) {
     el('td', { class: 'detail' }, e.detail ?? ''));
 }
 
+const searchStarted = newestOnly();
+
 async function search() {
   const status = root.querySelector('#tracking-status');
   status.className = 'muted';
   status.textContent = 'Searching…';
+  const isNewest = searchStarted();
   try {
     // Not getJson: a 400 names the field that is wrong, and the page shows that.
     const res = await fetch(`/api/tracking${query({ ...criteria(), limit: 500 })}`, { credentials: 'same-origin' });
     if (res.status === 401) { window.location.assign('/login'); return; }
     const r = await res.json().catch(() => ({}));
+    if (!isNewest()) return;
     if (!res.ok) throw new Error(r.error ?? `HTTP ${res.status}`);
     root.querySelector('#tracking-table tbody').replaceChildren(...r.events.map(row));
     status.textContent = r.events.length === 0 ? 'No events match.' : `${r.events.length} event${r.events.length === 1 ? '' : 's'}${r.more ? ' (the newest; narrow the search for older ones)' : ''}.`;
   } catch (err) {
+    if (!isNewest()) return;
     status.className = 'error';
     status.textContent = err.message;
   }
