@@ -2,23 +2,21 @@
  * The delivery engine. A tick picks every message with recipients due (not
  * held, not in flight), routes each recipient again (a cutover may have moved
  * it since it was accepted), groups them per destination into transactions,
- * and sends them through that destination's pool. Each answer is classified
- * (protocol/smtp classifyError: one table), and the recipients' new states are
- * written to the spool *before anything else* happens, so a restart never
- * delivers a recipient twice. Then DSNs (failed; delayed after warnAfter) and
- * tracking; a message whose recipients are all final leaves the spool.
+ * and sends them through that destination's pool (delivery-transaction.ts).
+ * The recipients' new states are written to the spool before anything else,
+ * then DSNs and tracking (delivery-outcomes.ts). This file holds the scheduling:
+ * which messages are due, the in-flight limit, and cutover holds.
  */
 import type { Logger } from 'pino';
 import { logEvent } from '../observe/index.js';
-import { classifyError, xtextDecode } from '../protocol/smtp/index.js';
-import { nextAttemptAt, Spool, type QueuedMessage, type RecipientState, type StateChange } from '../spool/index.js';
-import { hopHeader, routeHash } from './headers.js';
+import { Spool, type QueuedMessage, type StateChange } from '../spool/index.js';
+import { DeliveryOutcomes, oneLine, type Outcome } from './delivery-outcomes.js';
+import { DeliveryTransport, type Job } from './delivery-transaction.js';
 import type { HoldGate } from './holds.js';
 import type { GatewayMetrics } from './metrics.js';
-import { makeNotice, type NoticeRecipient, type NotifyKind } from './notify.js';
 import { destinationKey, type Route, type Router } from './router.js';
 import type { TrackInput } from './tracking.js';
-import { DestinationPool, type Destination, type SendEnvelope } from './transport.js';
+import type { Destination } from './transport.js';
 
 export interface DeliveryOptions {
   hostname: string;
@@ -48,36 +46,17 @@ export interface DeliveryDeps {
 /** lastReply of a recipient kept queued by a cutover hold. */
 export const HELD_REPLY = 'held for cutover';
 
-interface Job {
-  dest: Destination;
-  /** spool recipient indexes and the address each is sent as */
-  items: { index: number; deliverTo: string }[];
-  notify?: string[];
-  /** RFC 3461 ORCPT as given to us ("type;xtext"); nodemailer sends one per transaction, so it is part of the job key. */
-  orcpt?: string;
-}
-
-type Outcome = { index: number; result: 'delivered' | 'deferred' | 'bounced'; reply: string; status?: string };
-
-/** The spool keeps ORCPT as on the wire ("type;xtext"); nodemailer xtext-encodes what it is given, so it gets the decoded form. */
-function decodeOrcpt(orcpt: string): string {
-  const semi = orcpt.indexOf(';');
-  if (semi < 0) return orcpt;
-  return `${orcpt.slice(0, semi)};${xtextDecode(orcpt.slice(semi + 1)) ?? orcpt.slice(semi + 1)}`;
-}
-
 const HOLD_REFRESH_MS = 100;
 
-const oneLine = (s: string): string => s.replace(/\s+/g, ' ').trim().slice(0, 500);
-
 export class DeliveryEngine {
-  readonly #pools = new Map<string, DestinationPool>();
   readonly #inFlight = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #again = false;
   #stopped = false;
   readonly #now: () => number;
+  readonly #transport: DeliveryTransport;
+  readonly #outcomes: DeliveryOutcomes;
   readonly #tasks = new Set<Promise<void>>();
   /** Recipient addresses (lower case) with a delivery in flight, for the hold acknowledgement. */
   readonly #sending = new Map<string, number>();
@@ -90,6 +69,8 @@ export class DeliveryEngine {
 
   constructor(private readonly opts: DeliveryOptions, private readonly deps: DeliveryDeps) {
     this.#now = opts.now ?? Date.now;
+    this.#transport = new DeliveryTransport(opts, deps, this.#now);
+    this.#outcomes = new DeliveryOutcomes(opts, deps, this.#now, (id) => this.wake(id));
   }
 
   start(): void {
@@ -120,7 +101,7 @@ export class DeliveryEngine {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     await Promise.allSettled([...this.#tasks]);
-    for (const p of this.#pools.values()) p.close();
+    this.#transport.close();
   }
 
   /** Resolves when nothing is in flight (tests, queue flush). */
@@ -190,15 +171,6 @@ export class DeliveryEngine {
     const warn = now - m.receivedAt >= this.opts.retry.warnAfter;
     return m.recipients.some((r, i) => (Spool.pending(r) && r.nextAttempt <= now && (!this.#held(m, i) || r.lastReply !== HELD_REPLY)) || (r.status === 'bounced' && !r.failNotified) ||
       (warn && r.status === 'deferred' && !r.delayNotified));
-  }
-
-  #pool(dest: Destination): DestinationPool {
-    let p = this.#pools.get(dest.key);
-    if (!p) {
-      p = new DestinationPool(dest, this.opts.hostname);
-      this.#pools.set(dest.key, p);
-    }
-    return p;
   }
 
   #held(m: QueuedMessage, index: number): boolean {
@@ -274,128 +246,17 @@ export class DeliveryEngine {
     let body: readonly Buffer[] | undefined;
     try {
       if (heldBack.length) await this.#holdBack(m, heldBack);
-      if (outcomes.length) await this.#record(m, outcomes, undefined);
+      if (outcomes.length) await this.#outcomes.record(m, outcomes, undefined);
       if (jobs.size) body = await this.deps.spool.readBodyParts(m.id);
       results = await Promise.all([...jobs.values()].map(async (job) => {
-        const out = await this.#send(m, job, body!);
-        await this.#record(m, out, job.dest);
+        const out = await this.#transport.send(m, job, body!);
+        await this.#outcomes.record(m, out, job.dest);
         return out;
       }));
     } finally {
       this.#markSending(sending, -1);
     }
     const all = [...outcomes, ...results.flat()];
-    await this.#finish(m, all, body);
-  }
-
-  async #send(m: QueuedMessage, job: Job, body: readonly Buffer[]): Promise<Outcome[]> {
-    const hop = hopHeader(this.deps.hopKey, this.opts.hostname, routeHash(this.deps.hopKey, job.dest.key), m.envelope.messageId ?? '', this.#now());
-    const hopBytes = Buffer.from(hop, 'latin1');
-    const size = body.reduce((n, b) => n + b.length, hopBytes.length);
-    // Large bodies go out as [hop header, ...body] without a copy; small ones joined (cheaper than a stream).
-    const data = size < 65_536 ? Buffer.concat([hopBytes, ...body], size) : [hopBytes, ...body];
-    const to = [...new Set(job.items.map((i) => i.deliverTo))];
-    const env: SendEnvelope = {
-      from: m.envelope.from,
-      to,
-      size,
-      use8BitMime: m.envelope.bodyType === '8bitmime',
-      // RFC 3461 6.2: NOTIFY, ORCPT, RET and ENVID go on to a next hop that offers DSN (nodemailer adds them only then).
-      ...(m.envelope.ret || m.envelope.envid || job.notify || job.orcpt
-        ? { dsn: {
-          ...(m.envelope.ret ? { ret: m.envelope.ret } : {}), ...(m.envelope.envid ? { envid: m.envelope.envid } : {}),
-          ...(job.notify ? { notify: job.notify } : {}), ...(job.orcpt ? { orcpt: decodeOrcpt(job.orcpt) } : {}),
-        } }
-        : {}),
-    };
-    try {
-      const res = await this.#pool(job.dest).send(env, data);
-      const rejected = new Map(res.rejected.map((r) => [r.address.toLowerCase(), r.error]));
-      return job.items.map(({ index, deliverTo }) => {
-        const err = rejected.get(deliverTo.toLowerCase());
-        if (!err) return { index, result: 'delivered' as const, reply: oneLine(res.response) };
-        const c = classifyError(err, 'rcpt');
-        return { index, result: c.action === 'fail' ? 'bounced' as const : 'deferred' as const, reply: oneLine(err.response ?? err.message) };
-      });
-    } catch (err) {
-      const e = err as { rejectedErrors?: { recipient?: string; response?: string; message: string }[]; response?: string; message?: string };
-      const per = new Map((e.rejectedErrors ?? []).map((r) => [String(r.recipient ?? '').toLowerCase(), r]));
-      return job.items.map(({ index, deliverTo }) => {
-        const specific = per.get(deliverTo.toLowerCase());
-        const c = classifyError(specific ?? err);
-        const reply = oneLine(specific?.response ?? e.response ?? `${e.message ?? String(err)}`);
-        return { index, result: c.action === 'fail' ? 'bounced' as const : 'deferred' as const, reply };
-      });
-    }
-  }
-
-  /** Writes the outcomes to the spool (durable) first, then counts and tracks them. */
-  async #record(m: QueuedMessage, outs: Outcome[], dest: Destination | undefined): Promise<void> {
-    const now = this.#now();
-    const changes: StateChange[] = outs.map((o) => {
-      const prev = m.recipients[o.index]!;
-      const attempts = prev.attempts + 1;
-      const state: Partial<RecipientState> = { status: o.result, attempts, lastReply: o.reply, updatedAt: now, ...(dest ? { destination: dest.key } : {}) };
-      if (o.result === 'deferred') {
-        const next = nextAttemptAt(this.opts.retry.schedule, attempts, now);
-        // The last retry falls at maxAge, so an expired message bounces on time (not a whole interval later).
-        state.nextAttempt = Math.min(next, m.receivedAt + this.opts.retry.maxAge);
-      }
-      return { op: 'rcpt', index: o.index, state };
-    });
-    await this.deps.spool.update(m.id, changes);
-    const label = dest?.key.replace(/^system:/, '') ?? 'none';
-    for (const o of outs) {
-      const address = m.envelope.recipients[o.index]!.address;
-      this.deps.metrics.deliveries.inc({ destination: label, result: o.result });
-      if (o.result !== 'deferred') this.deps.metrics.deliveryLatency.observe({ destination: label, result: o.result }, Math.max(0, now - m.receivedAt) / 1000);
-      this.deps.track({ queueId: m.id, messageId: m.envelope.messageId, sender: m.envelope.from, recipient: address, event: o.result, destination: dest?.key, detail: o.reply });
-    }
-    const by = (r: Outcome['result']): string[] => outs.filter((o) => o.result === r).map((o) => m.envelope.recipients[o.index]!.address);
-    const ev = { queueId: m.id, destination: dest?.key };
-    if (by('delivered').length) logEvent(this.deps.log, 'gateway.delivery.delivered', { ...ev, recipients: by('delivered').length });
-    if (by('deferred').length) logEvent(this.deps.log, 'gateway.delivery.deferred', { ...ev, recipients: by('deferred').length, reply: outs.find((o) => o.result === 'deferred')?.reply });
-    if (by('bounced').length) logEvent(this.deps.log, 'gateway.delivery.bounced', { ...ev, recipients: by('bounced').length, reply: outs.find((o) => o.result === 'bounced')?.reply });
-  }
-
-  async #finish(m: QueuedMessage, outs: Outcome[], bodyIn: readonly Buffer[] | undefined): Promise<void> {
-    const now = this.#now();
-    const statusOf = new Map(outs.map((o) => [o.index, o.status]));
-    const owed = (pred: (r: RecipientState) => boolean): NoticeRecipient[] => m.recipients
-      .map((r, index) => ({ r, index })).filter(({ r }) => pred(r))
-      .map(({ r, index }) => ({ index, ...(r.lastReply ? { reply: r.lastReply } : {}), ...(statusOf.get(index) ? { status: statusOf.get(index)! } : {}) }));
-    const failed = owed((r) => r.status === 'bounced' && !r.failNotified);
-    const delayed = now - m.receivedAt >= this.opts.retry.warnAfter ? owed((r) => r.status === 'deferred' && !r.delayNotified) : [];
-    if (failed.length || delayed.length) {
-      const body = bodyIn ? Buffer.concat(bodyIn) : await this.deps.spool.readBody(m.id);
-      const marks: StateChange[] = [];
-      if (failed.length) {
-        await this.#notify(m, body, 'failed', failed);
-        marks.push(...failed.map((d): StateChange => ({ op: 'rcpt', index: d.index, state: { failNotified: true } })));
-      }
-      if (delayed.length) {
-        await this.#notify(m, body, 'delayed', delayed);
-        marks.push(...delayed.map((d): StateChange => ({ op: 'rcpt', index: d.index, state: { delayNotified: true } })));
-      }
-      await this.deps.spool.update(m.id, marks);
-    }
-    if (m.recipients.every((r) => !Spool.pending(r))) await this.deps.spool.remove(m.id);
-  }
-
-  async #notify(m: QueuedMessage, body: Buffer, kind: NotifyKind, rcpts: NoticeRecipient[]): Promise<void> {
-    const n = makeNotice({
-      message: m, body, kind, recipients: rcpts, reportingMta: this.opts.hostname, now: new Date(this.#now()),
-      willRetryUntil: new Date(m.receivedAt + this.opts.retry.maxAge),
-    });
-    if ('suppressed' in n) {
-      logEvent(this.deps.log, 'gateway.dsn.suppressed', { queueId: m.id, kind, reason: n.suppressed });
-      return;
-    }
-    const dsn = await this.deps.spool.enqueue(n.envelope, n.body);
-    this.wake(dsn.id);
-    this.deps.metrics.dsns.inc({ kind });
-    logEvent(this.deps.log, 'gateway.dsn.queued', { queueId: m.id, dsnId: dsn.id, kind, recipients: rcpts.length });
-    this.deps.track({ queueId: m.id, messageId: m.envelope.messageId, sender: m.envelope.from, recipient: m.envelope.from, event: `dsn-${kind}`, detail: `queued as ${dsn.id}` });
-    this.deps.track({ queueId: dsn.id, sender: '', recipient: m.envelope.from, event: 'received', detail: `${kind} DSN for ${m.id}` });
+    await this.#outcomes.finish(m, all, body);
   }
 }
