@@ -26,8 +26,7 @@
  * MAILBRIDGE_MIGRATION_BATCH is passed through, as with the CLI. --cases a or b runs one case only.
  * The child's peak RSS is the whole process, worker threads included.
  * --variant ENV=V,... adds a second mailbridge run per round with that environment (e.g.
- * MAILBRIDGE_APPEND_CONNECTIONS=1, MAILBRIDGE_FOLDER_LANES=1 or MAILBRIDGE_LANE_MIN=1000, MAILBRIDGE_SHARE_READER=1 or 0,
- * MAILBRIDGE_LANE_POOL=0 for no run-wide lane pool or N for room for N lanes), on the other side of the dsync run (A D B, then B D A), for an A/B in one run.
+ * MAILBRIDGE_APPEND_CONNECTIONS=1, MAILBRIDGE_FOLDER_LANES=1 or MAILBRIDGE_LANE_MIN=1000, MAILBRIDGE_SHARE_READER=1 or 0), on the other side of the dsync run (A D B, then B D A), for an A/B in one run.
  * Each run also prints the CPU of both Dovecots (all their processes), which the machine's load hardly changes.
  * Diagnostics: MB_BENCH_TIMELINE=1 prints the machine's idle and iowait cores per 250 ms of each mailbridge run and
  * each user's seconds; MB_BENCH_NODE_FLAGS="--trace-deopt ..." passes flags to the child's node, and
@@ -42,7 +41,7 @@ import { runBenchChild } from './lib/child.js';
 import { benchLab } from './lib/bench-lab.js';
 import { Secret } from '../src/core/index.js';
 import type { SystemConfig } from '../src/config/index.js';
-import { LanePool, migrateUsers, type UserPassReport } from '../src/migration/index.js';
+import { migrateUsers, type UserPassReport } from '../src/migration/index.js';
 import { silentLogger } from '../src/observe/index.js';
 import { openStore } from '../src/store/index.js';
 import {
@@ -108,7 +107,6 @@ async function child(a: ChildArgs): Promise<void> {
     const lanes = Number.parseInt(process.env.MAILBRIDGE_FOLDER_LANES ?? '', 10);
     const laneMin = Number.parseInt(process.env.MAILBRIDGE_LANE_MIN ?? '', 10);
     const share = process.env.MAILBRIDGE_SHARE_READER;
-    const pool = Number.parseInt(process.env.MAILBRIDGE_LANE_POOL ?? '', 10);
     const deps = {
       migration: { from: 'legacy', to: 'cloud', concurrency: a.concurrency, deleteOnTarget: false, skipDeleted: true },
       source: systemOf(lab.dovecot.legacy), target: systemOf(lab.dovecot.cloud), db: store.db, log: silentLogger(),
@@ -117,7 +115,6 @@ async function child(a: ChildArgs): Promise<void> {
       ...(lanes > 0 ? { folderLanes: lanes } : {}),
       ...(laneMin > 0 ? { laneMinMessages: laneMin } : {}),
       ...(share === '1' || share === '0' ? { shareReader: share === '1' } : {}),
-      ...(pool === 0 ? { lanePool: false as const } : pool > 0 ? { lanePool: new LanePool(pool) } : {}),
     };
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();

@@ -22,7 +22,7 @@ import type { MigrationUser } from './types.js';
 import { logEvent, type Logger } from '../observe/index.js';
 import type { MappingPlan } from '../protocol/imap/index.js';
 import { expectedMessages } from './expected.js';
-import { laneWork, lanesFor, type LaneWork, type PassLanes } from './lanes.js';
+import { laneWork, lanesFor, type LaneWork } from './lanes.js';
 import type { MigrationState } from './state.js';
 
 /** A server's key for the limiter: its endpoint, so two system names on one server share the limit. */
@@ -231,27 +231,21 @@ function lazyMaker(control: () => Promise<ImapFlow>): FolderMaker {
 
 /**
  * What the pass expects to copy (STATUS of every source folder on the reader, one round trip), the units of work,
- * and the lanes: the first one's connections, and more where the pass is large enough (lanes.ts lanesFor) and the
- * run has room (`pass`, lanes.ts PassLanes), logged in before any folder starts so each takes its share. A lane
- * that cannot log in is not needed. `more` opens one later (engine.ts grows a running pass into freed room).
+ * and the lanes: the first one's connections, and more where the pass is large enough (lanes.ts lanesFor), logged
+ * in before any folder starts so each takes its share. A lane that cannot log in is not needed.
  */
 export async function openLanes(deps: EngineDeps, user: MigrationUser, log: Logger, sessions: ImapFlow[], closers: (() => void)[], first: Lane & { target: TargetSide },
-  state: MigrationState, mappings: MappingPlan['mappings'], pass: PassLanes): Promise<{ work: LaneWork[]; lanes: Lane[]; more: () => Promise<Lane | undefined> }> {
+  state: MigrationState, mappings: MappingPlan['mappings']): Promise<{ work: LaneWork[]; lanes: Lane[] }> {
   const expected = await expectedMessages((w) => first.reader.raw.status(w), state, user.address, mappings.map((m) => m.source));
   deps.onProgress?.({ type: 'estimate', address: user.address, messages: expected.total });
   const work = laneWork(mappings, expected.byFolder);
-  const more = () => openLane(deps, user, sessions, closers, first.target, deps.shareReader === false ? undefined : first.reader).catch((err: unknown) => {
-    logEvent(log, 'migration.lane.skipped', { reason: describeError(err) }, undefined, deps.metrics);
-    return undefined;
-  });
-  const n = pass.start(lanesFor(deps.folderLanes ?? deps.migration.foldersInParallel, deps.laneMinMessages, work, expected.total) - 1);
   const lanes: Lane[] = [first];
-  // runLanes gives back the room of the lanes it runs; here that of those that did not log in.
-  for (const lane of await Promise.all(Array.from({ length: n }, more))) {
-    if (lane) lanes.push(lane);
-    else pass.ended();
+  const more = lanesFor(deps.folderLanes ?? deps.migration.foldersInParallel, deps.laneMinMessages, work, expected.total) - 1;
+  for (const o of await Promise.allSettled(Array.from({ length: more }, () => openLane(deps, user, sessions, closers, first.target, deps.shareReader === false ? undefined : first.reader)))) {
+    if (o.status === 'fulfilled') lanes.push(o.value);
+    else logEvent(log, 'migration.lane.skipped', { reason: describeError(o.reason) }, undefined, deps.metrics);
   }
-  return { work, lanes, more };
+  return { work, lanes };
 }
 
 /** Logs in on both sides through imapflow (sessions are recorded for closing) and maps the folders: plan, verify and dry runs. */

@@ -20,7 +20,7 @@ import { ServerLimiter, isThrottle, throttledSide } from './throttle.js';
 import { MigrationState } from './state.js';
 import { DEFAULT_LEASE_MS, UserLease, newLeaseOwner, type LeaseHolder } from './lease.js';
 import { syncFolder } from './sync-folder.js';
-import { LanePool, PassLanes, growLane, maxLanes, runLanes } from './lanes.js';
+import { runLanes } from './lanes.js';
 import { SharedReader } from './shared-reader.js';
 import { countNew } from './plan.js';
 import { addCounts, emptyCounts, type MigrationUser, type ProgressEvent, type UserPassReport } from './types.js';
@@ -45,12 +45,7 @@ export interface EngineDeps {
    * login on the target only. false gives every lane a reader of its own.
    */
   shareReader?: boolean;
-  /**
-   * Lanes across the users of a run (lanes.ts LanePool): migrateUsers makes one with room for max(concurrency,
-   * folderLanes) folders at once; false opens every pass' lanes by lanesFor alone, as migrateUser does.
-   */
-  lanePool?: LanePool | false;
-  /** The least a pass must expect to copy before it opens a second lane, or a running pass one more (default 1,000 messages). */
+  /** The least a pass must expect to copy before it opens a second lane (default 1,000 messages). */
   laneMinMessages?: number;
   /** Messages per FETCH/APPEND batch (default copier.ts DEFAULT_BATCH, 500). */
   batchMessages?: number;
@@ -96,35 +91,27 @@ async function onePass(deps: EngineDeps, user: MigrationUser, report: UserPassRe
   const info = targetInfo(target.listing);
   const { plan } = planUserFolders(listing, info, deps.migration);
   recordPlan(report, plan);
-  // The pass' room in the run's lane pool, given back lane by lane and all of it whatever happens.
-  const pass = new PassLanes(deps.lanePool || undefined);
+  // The target's folders are made and their STATUS asked while the source counts what there is to copy and the
+  // other lanes log in: the start of a user waits for the longest of these, not for their sum.
+  const [targetStatus, { work, lanes }] = await settleAll([
+    ensureTargetFolders(target.maker, info, plan).then(() => target.status ? prefetchStatus(target.status, plan.mappings.map((m) => m.target)) : undefined),
+    openLanes(deps, user, log, sessions, closers, { reader: new SharedReader(reader), target }, state, plan.mappings)]);
   const results = new Array<Awaited<ReturnType<typeof syncFolder>> | undefined>(plan.mappings.length);
-  let failed: { error: unknown } | undefined;
-  try {
-    // The target's folders are made and their STATUS asked while the source counts what there is to copy and the
-    // other lanes log in: the start of a user waits for the longest of these, not for their sum.
-    const [targetStatus, { work, lanes, more }] = await settleAll([
-      ensureTargetFolders(target.maker, info, plan).then(() => target.status ? prefetchStatus(target.status, plan.mappings.map((m) => m.target)) : undefined),
-      openLanes(deps, user, log, sessions, closers, { reader: new SharedReader(reader), target }, state, plan.mappings, pass)]);
-    failed = await runLanes(lanes, work, async (lane, i) => {
-      const m = plan.mappings[i]!;
-      deps.onProgress?.({ type: 'folder', address: user.address, folder: m.display.source, target: m.display.target, total: 0 });
-      const status = lane.target.status;
-      const r = await syncFolder({ address: user.address, reader: lane.reader, control: lane.target.control, appenders: lane.target.appenders,
-        ...(status ? { targetStatus: async (wire: string) => targetStatus?.(wire) ?? status(wire) } : {}), state, log, skipDeleted: deps.migration.skipDeleted,
-        deleteOnTarget: deps.migration.deleteOnTarget, ...(target.maxSize !== undefined ? { maxSize: target.maxSize } : {}),
-        ...(deps.batchMessages ? { batchMessages: deps.batchMessages } : {}), ...(deps.windowMessages ? { windowMessages: deps.windowMessages } : {}),
-        onBatch: (folder, messages, bytes) => deps.onProgress?.({ type: 'messages', address: user.address, folder, messages, bytes }) }, m);
-      return { done: r.done.then(() => {
-        results[i] = r;
-        logEvent(log, 'migration.folder.synced', { folder: m.display.source, target: m.display.target, mode: r.report.mode,
-          appended: r.report.appended, matched: r.report.matched, flags: r.report.flagsUpdated }, undefined, deps.metrics);
-      }) };
-    }, { laneEnded: () => pass.ended(), grow: (run) => pass.wait(() =>
-      growLane(deps.folderLanes ?? deps.migration.foldersInParallel, deps.laneMinMessages, run.running(), run.left()) && run.add(more)) });
-  } finally {
-    pass.close();
-  }
+  const failed = await runLanes(lanes, work, async (lane, i) => {
+    const m = plan.mappings[i]!;
+    deps.onProgress?.({ type: 'folder', address: user.address, folder: m.display.source, target: m.display.target, total: 0 });
+    const status = lane.target.status;
+    const r = await syncFolder({ address: user.address, reader: lane.reader, control: lane.target.control, appenders: lane.target.appenders,
+      ...(status ? { targetStatus: async (wire: string) => targetStatus?.(wire) ?? status(wire) } : {}), state, log, skipDeleted: deps.migration.skipDeleted,
+      deleteOnTarget: deps.migration.deleteOnTarget, ...(target.maxSize !== undefined ? { maxSize: target.maxSize } : {}),
+      ...(deps.batchMessages ? { batchMessages: deps.batchMessages } : {}), ...(deps.windowMessages ? { windowMessages: deps.windowMessages } : {}),
+      onBatch: (folder, messages, bytes) => deps.onProgress?.({ type: 'messages', address: user.address, folder, messages, bytes }) }, m);
+    return { done: r.done.then(() => {
+      results[i] = r;
+      logEvent(log, 'migration.folder.synced', { folder: m.display.source, target: m.display.target, mode: r.report.mode,
+        appended: r.report.appended, matched: r.report.matched, flags: r.report.flagsUpdated }, undefined, deps.metrics);
+    }) };
+  });
   // The report in plan order, whatever order the lanes finished in; folders done before a failure are reported too.
   for (const r of results) {
     if (!r) continue;
@@ -285,14 +272,11 @@ function lowerConcurrency(deps: EngineDeps, user: MigrationUser, log: Logger, er
  * directory and contend for its lock: up to 40% of those processes' CPU spinning in the kernel, bench/RESULTS.md)
  * and one more login per user (~16 ms of server CPU each). With 8 users in parallel, 1 connection each cost the
  * target Dovecot 0.3-0.5 s less CPU per 12,000 messages at the same or better throughput (bench/RESULTS.md).
- * Two folders of a user at once (lanes.ts) are kept, each lane appending into a folder of its own, but the run's
- * lanes share a pool (lanes.ts LanePool) with room for `concurrency` folders at once, or foldersInParallel if more:
- * a second lane where the run has room (fewer users than that, or the last users of a run), not on top of a full
- * run's writers.
+ * Two folders of a user at once (lanes.ts) are kept: each lane appends into a folder of its own. With 8 users at
+ * once a second lane paid at 6,000 messages a user; at 1,500 two A/B runs disagreed (bench/RESULTS.md, session 10).
  */
 export function runDeps(depsIn: EngineDeps, usersAtOnce: number, concurrency: number): EngineDeps {
   return { ...depsIn, limiter: depsIn.limiter ?? new ServerLimiter(concurrency, Date.now, depsIn.sleep ?? defaultSleep),
-    lanePool: depsIn.lanePool ?? new LanePool(Math.max(concurrency, maxLanes(depsIn.folderLanes ?? depsIn.migration.foldersInParallel))),
     ...(depsIn.appendConnections === undefined && usersAtOnce > 1 ? { appendConnections: 1 } : {}) };
 }
 

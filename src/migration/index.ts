@@ -6,7 +6,6 @@ export { MigrationErrors, type MigrationErrorCode } from './errors.js';
 export { directoryUsers, parseUsersCsv, type DirectoryUsers } from './users.js';
 export { TtyProgress, applyProgress, newProgress, renderProgress, type ProgressState, type ProgressStream } from './progress.js';
 export { ServerLimiter } from './throttle.js';
-export { LanePool } from './lanes.js';
 export { migrateUser, migrateUsers, type EngineDeps } from './engine.js';
 export { planUser, verifyUser, type UserPlan } from './inspect.js';
 export { ESTIMATE_METHOD, type PlanFolder } from './plan.js';

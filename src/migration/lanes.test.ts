@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LanePool, PassLanes, growLane, laneWork, lanesFor, runLanes } from './lanes.js';
+import { laneWork, lanesFor, runLanes } from './lanes.js';
 
 const maps = [
   { source: 'INBOX', target: 'INBOX' }, { source: 'Sent', target: 'Sent' }, { source: 'Sent Items', target: 'Sent' },
@@ -97,109 +97,4 @@ test('runLanes: a failing tail fails the pass, no new unit starts, and every tai
   // Units: [3], [0], [1, 2], [4]: 3's tail fails once 0 is sent; nothing after 0 starts; 0's tail settled.
   assert.deepEqual(started, [3, 0]);
   assert.equal(settled, 2);
-});
-
-test('LanePool: first lanes always, more only into room; freed room goes to the first waiter that takes it, which then waits last', () => {
-  const pool = new LanePool(2);
-  pool.enter();
-  pool.enter();
-  pool.enter();
-  assert.equal(pool.inUse, 3, 'a first lane even past the room');
-  assert.equal(pool.tryTake(), false);
-  const took: string[] = [];
-  let bWants = false;
-  const stopA = pool.wait(() => { took.push('a'); return true; });
-  pool.wait(() => { if (!bWants) return false; took.push('b'); return true; });
-  pool.release();
-  assert.deepEqual(took, [], 'still 2 in use: no room yet');
-  pool.release();
-  assert.deepEqual(took, ['a']);
-  assert.equal(pool.inUse, 2);
-  bWants = true;
-  pool.release();
-  assert.deepEqual(took, ['a', 'b'], 'b waited first once a took room');
-  stopA();
-  bWants = false;
-  pool.release();
-  assert.deepEqual(took, ['a', 'b'], 'a stopped waiting, b declines');
-  assert.equal(pool.inUse, 1);
-  assert.equal(pool.tryTake(), true);
-  assert.equal(pool.tryTake(), false);
-});
-
-test('PassLanes: the first lane and what room allows; everything given back by close, once', () => {
-  const pool = new LanePool(3);
-  pool.enter();
-  const a = new PassLanes(pool);
-  assert.equal(a.start(4), 1, 'room for one more besides its first');
-  assert.equal(pool.inUse, 3);
-  a.ended();
-  assert.equal(pool.inUse, 2);
-  a.close();
-  a.close();
-  a.ended();
-  assert.equal(pool.inUse, 1);
-  assert.equal(new PassLanes(undefined).start(1), 1, 'without a pool: what lanesFor asked');
-});
-
-test('growLane: below the configured lanes, with enough expected in units not started', () => {
-  assert.equal(growLane(undefined, undefined, 1, { units: 3, expected: 1500 }), true);
-  assert.equal(growLane(undefined, undefined, 2, { units: 3, expected: 1500 }), false, 'two lanes already');
-  assert.equal(growLane(undefined, undefined, 1, { units: 3, expected: 999 }), false, 'too little left');
-  assert.equal(growLane(3, 1, 2, { units: 1, expected: 5 }), true);
-  assert.equal(growLane(3, 1, 2, { units: 0, expected: 0 }), false, 'nothing left to start');
-});
-
-test('runLanes: a lane added while the pass runs takes units not started; one that cannot log in ends; every lane ends once', async () => {
-  const work = laneWork(maps, new Map([['INBOX', 100], ['Sent', 300], ['Work', 200], ['Empty', 50]]));
-  const ran: [string, number][] = [];
-  let ended = 0;
-  const adds: boolean[] = [];
-  const failed = await runLanes(['a'], work, async (lane, i) => {
-    await later(5);
-    ran.push([lane, i]);
-    return { done: Promise.resolve() };
-  }, {
-    laneEnded: () => { ended++; },
-    grow: (run) => {
-      assert.deepEqual(run.left(), { units: 4, expected: 650 });
-      assert.equal(run.running(), 1);
-      adds.push(run.add(async () => undefined), run.add(async () => { await later(7); return 'b'; }));
-      assert.equal(run.running(), 3, 'lanes logging in count');
-    },
-  });
-  assert.equal(failed, undefined);
-  assert.deepEqual(adds, [true, true]);
-  assert.deepEqual(ran.map(([, i]) => i).sort(), [0, 1, 2, 3, 4]);
-  assert.ok(ran.some(([l]) => l === 'b'), 'the added lane copied');
-  assert.equal(ended, 3, 'a, b and the lane that did not log in');
-});
-
-test('runLanes with a pool: a pass grows into the room another pass frees, and all room is back at the end', async () => {
-  const pool = new LanePool(2);
-  const most: Record<string, number> = { short: 0, long: 0 };
-  const pass = async (name: string, expected: Map<string, number>) => {
-    const work = laneWork(maps, expected);
-    const p = new PassLanes(pool);
-    const n = p.start(lanesFor(undefined, undefined, work, [...expected.values()].reduce((x, y) => x + y, 0)) - 1);
-    const lanes = Array.from({ length: 1 + n }, (_, k) => `${name}${k}`);
-    let active = 0;
-    try {
-      return await runLanes(lanes, work, async () => {
-        most[name] = Math.max(most[name]!, ++active);
-        await later(name === 'short' ? 5 : 15);
-        active--;
-        return { done: Promise.resolve() };
-      }, { laneEnded: () => p.ended(), grow: (run) => p.wait(() => growLane(undefined, undefined, run.running(), run.left()) && run.add(async () => `${name}+`)) });
-    } finally {
-      p.close();
-    }
-  };
-  const [a, b] = await Promise.all([
-    pass('short', new Map([['INBOX', 10]])),
-    pass('long', new Map([['INBOX', 600], ['Sent', 600], ['Work', 600], ['Empty', 600]]))]);
-  assert.equal(a, undefined);
-  assert.equal(b, undefined);
-  assert.equal(most.long, 2, 'the long pass got a second lane once the short one ended');
-  assert.equal(pool.inUse, 0);
 });

@@ -9,13 +9,12 @@
  *   - a delta pass with a flag change SELECTs the folder and sets the flag;
  *   - a target without LITERAL+ (hidden by the relay) gets imapflow appenders and
  *     no STATUS: the folder is SELECTed and the copy is the same.
- *   - lanes: a second one per pass, sharing the reader, and within a run's lane pool.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { useLab, type LabInfo } from '../../harness/index.js';
 import { newMigrationUser } from '../../harness/mail.js';
-import { LanePool, migrateUser, type EngineDeps } from '../../../src/migration/index.js';
+import { migrateUser, type EngineDeps } from '../../../src/migration/index.js';
 import type { Store } from '../../../src/store/index.js';
 import { engineDeps, migrationConfig, msg, snapshot, systemOf, tempStore, withSession } from './setup.js';
 import { imapRelay, type ImapRelay } from './imap-relay.js';
@@ -214,36 +213,4 @@ test('two lanes sharing a reader whose connection drops mid-copy: the pass is re
   assert.match(cut, /EXAMINE "Work"/);
   assert.ok(logins(sourceRelay.commands).length >= 2, 'the pass logged in again after the cut');
   await sameContent(lab, address);
-});
-
-test('a run\'s lane pool: no second lane while the run is full; a pass opens one when room frees mid-pass', async (t) => {
-  const { lab, address, relay, store } = await setup(t, 'tgtpool');
-  await withSession(lab.dovecot.legacy, address, async (c) => {
-    for (let i = 0; i < 12; i++) await c.append('INBOX', msg(`pool-in${i}`), []);
-  });
-  const sourceRelay = await imapRelay(lab.dovecot.legacy.imapPort);
-  t.after(() => sourceRelay.close());
-  // Room for 2 lanes, one held by "another user" of the run: the pass, which would take two lanes, starts on one.
-  const pool = new LanePool(2);
-  pool.enter();
-  const over = { laneMinMessages: 1, appendConnections: 1, batchMessages: 2, lanePool: pool };
-  const full = await pass(lab, store, relay, address, sourceRelay, over);
-  assert.equal(logins(full).length, 1, full.join('\n'));
-  assert.equal(pool.inUse, 1, 'the pass gave back its room');
-  await sameContent(lab, address);
-
-  // A second user, and the other lane of the run ends as this pass starts its first folder (INBOX, the largest):
-  // the room goes to the pass, which logs in a second lane for the folders no lane has started (Work).
-  const other = await newMigrationUser(lab, 'tgtpool2');
-  await seed(lab, other.address);
-  await withSession(lab.dovecot.legacy, other.address, async (c) => {
-    for (let i = 0; i < 12; i++) await c.append('INBOX', msg(`pool2-in${i}`), []);
-  });
-  let freed = false;
-  const grown = await pass(lab, store, relay, other.address, sourceRelay, { ...over, onProgress: (e) => {
-    if (e.type === 'folder' && !freed) { freed = true; pool.release(); }
-  } });
-  assert.equal(logins(grown).length, 2, grown.join('\n'));
-  assert.equal(pool.inUse, 0);
-  await sameContent(lab, other.address);
 });
