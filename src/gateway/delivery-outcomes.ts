@@ -49,11 +49,12 @@ export class DeliveryOutcomes {
       if (o.result !== 'deferred') this.deps.metrics.deliveryLatency.observe({ destination: label, result: o.result }, Math.max(0, now - m.receivedAt) / 1000);
       this.deps.track({ queueId: m.id, messageId: m.envelope.messageId, sender: m.envelope.from, recipient: address, event: o.result, destination: dest?.key, detail: o.reply });
     }
-    const by = (r: Outcome['result']): string[] => outs.filter((o) => o.result === r).map((o) => m.envelope.recipients[o.index]!.address);
     const ev = { queueId: m.id, destination: dest?.key };
-    if (by('delivered').length) logEvent(this.deps.log, 'gateway.delivery.delivered', { ...ev, recipients: by('delivered').length });
-    if (by('deferred').length) logEvent(this.deps.log, 'gateway.delivery.deferred', { ...ev, recipients: by('deferred').length, reply: outs.find((o) => o.result === 'deferred')?.reply });
-    if (by('bounced').length) logEvent(this.deps.log, 'gateway.delivery.bounced', { ...ev, recipients: by('bounced').length, reply: outs.find((o) => o.result === 'bounced')?.reply });
+    for (const result of ['delivered', 'deferred', 'bounced'] as const) {
+      const these = outs.filter((o) => o.result === result);
+      if (these.length === 0) continue;
+      logEvent(this.deps.log, `gateway.delivery.${result}`, { ...ev, recipients: these.length, ...(result === 'delivered' ? {} : { reply: these[0]!.reply }) });
+    }
   }
 
   /** DSNs owed (failed; delayed after warnAfter), then the message leaves the spool once every recipient is final. */

@@ -208,11 +208,15 @@ async function refresh() {
     if (current.id) {
       const box = root.querySelector('#queue-detail');
       const res = await fetch(`/api/queue/${encodeURIComponent(current.id)}`, { credentials: 'same-origin' });
-      if (!isNewest()) return;
       if (res.status === 401) { window.location.assign('/login'); return; }
-      if (res.status === 404) { lastDetail = null; pending = null; paint(box, await renderGone(current.id)); }
-      else if (!res.ok) throw new Error((await res.json().catch(() => ({}))).error ?? `HTTP ${res.status}`);
-      else { lastDetail = await res.json(); paint(box, renderDetail(lastDetail)); }
+      if (!res.ok && res.status !== 404) throw new Error((await res.json().catch(() => ({}))).error ?? `HTTP ${res.status}`);
+      // Everything this answer needs is read before the check, so nothing older paints after a newer answer.
+      const detail = res.status === 404 ? undefined : await res.json();
+      const nodes = detail ? renderDetail(detail) : await renderGone(current.id);
+      if (!isNewest()) return;
+      if (!detail) pending = null;
+      lastDetail = detail ?? null;
+      paint(box, nodes);
     } else {
       const r = await getJson(`/api/queue${query({ ...filters(), limit: PAGE_SIZE, offset })}`);
       if (!isNewest()) return;
