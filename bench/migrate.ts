@@ -1,8 +1,11 @@
 /**
  * bench/migrate (issue 3, "Speed"): a realistic corpus (bench/lib/mail-corpus.ts)
  * loaded into the lab's legacy Dovecot, then in the same run (a) one large
- * mailbox and (b) 8 mailboxes in parallel (one mailbridge process with
- * concurrency 8; 8 doveadm processes at once), each copied by mailbridge (first
+ * mailbox, (b) 8 small mailboxes in parallel (one mailbridge process with
+ * concurrency 8; 8 doveadm processes at once) and (c) 8 mailboxes as large as
+ * (a)'s in parallel (the issue's reference mailbox: 6,000 messages, ~30 MB;
+ * a 5-second (b) run pays the engine's start, V8 warming up, in full, a longer
+ * one much less: bench/RESULTS.md, session 13), each copied by mailbridge (first
  * pass, through the master user into a per-user target login) and by Dovecot's
  * own `doveadm backup -R ... imapc:` (dsync pulling over IMAP, the native
  * ceiling for this pair), every run into fresh cloud users. Prints messages/s, MB/s, peak
@@ -13,17 +16,17 @@
  * not a test: it never fails on a time. Setup (lab, corpus load, read-back) is not timed;
  * the source is read back once before any timed run, so both tools see it warm.
  *
- *   npm run bench:migrate -- [--messages 6000] [--each N] [--mailboxes 8] [--rounds 2] [--cases ab] [--profile DIR] [--variant ENV=V,...] [--settle]
+ *   npm run bench:migrate -- [--messages 6000] [--each N] [--mailboxes 8] [--rounds 2] [--cases abc] [--profile DIR] [--variant ENV=V,...] [--settle]
  *
  * Before every round it prints what a new file costs where the target writes (lib/fs-probe.ts): on this machine's
  * journal-less ext4, files deleted in the last minutes (an earlier bench's or the tests' clean-up) make every new
  * file dear for both tools; --settle waits (up to 330 s) until a new file is cheap again.
- * --each is the size of every parallel mailbox (default messages / 4). Each case runs
+ * --each is the size of every mailbox of (b) (default messages / 4), --messages that of (a) and of (c)'s. Each case runs
  * --rounds times, mailbridge and dsync back to back into fresh target users, the order
  * swapped every round; on a shared machine only these same-round ratios mean anything.
  * mailbridge runs in a child process of its own (`--child`), so its peak RSS is
  * the engine's, not this driver's corpus; --profile DIR runs it with --cpu-prof.
- * MAILBRIDGE_MIGRATION_BATCH is passed through, as with the CLI. --cases a or b runs one case only.
+ * MAILBRIDGE_MIGRATION_BATCH is passed through, as with the CLI. --cases a, b, c or any two of them runs those cases only.
  * The child's peak RSS is the whole process, worker threads included.
  * --variant ENV=V,... adds a second mailbridge run per round with that environment (e.g.
  * MAILBRIDGE_APPEND_CONNECTIONS=1, MAILBRIDGE_FOLDER_LANES=1 or MAILBRIDGE_LANE_MIN=1000, MAILBRIDGE_SHARE_READER=1 or 0), on the other side of the dsync run (A D B, then B D A), for an A/B in one run.
@@ -33,9 +36,14 @@
  * MB_BENCH_CHILD_OUT=FILE keeps its whole stdout; with --variant, MB_BENCH_NODE_FLAGS=... is the variant's only. The timeline also
  * prints the run's CLOCK_MONOTONIC window, to cut a `perf record -k CLOCK_MONOTONIC` profile to it. bench/lib/bound-probe.ts
  * measures the bound of case (b) (APPEND only, a lean read+append proxy, dsync).
+ * Each mailbridge run also prints its main thread's CPU (the rest of the child's is V8's compiler and GC threads) and
+ * the machine's busy and softirq seconds over its timed window (the driver's "machine busy" includes the child's start).
+ * Diagnostics: `--variant MB_BENCH_WARM=1` copies the same mailboxes once into other target users before the variant's
+ * clock starts (a warm engine, as in a long run; the variant's CPU line then includes that copy); MB_BENCH_NICE=N (as a
+ * variant or for every run) runs the engine at that nice value (below 0 needs root).
  */
 import { readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { cpus, loadavg, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { runBenchChild } from './lib/child.js';
 import { benchLab } from './lib/bench-lab.js';
@@ -62,8 +70,8 @@ function argValue(name: string): string | undefined {
 // ---------------------------------------------------------------- child: one mailbridge pass
 
 /** `targets[i]`: the cloud user addresses[i] is copied into (a fresh one per run), logged in through the master user. */
-interface ChildArgs { labDir: string; addresses: string[]; targets: string[]; store: string; concurrency: number }
-interface ChildResult { seconds: number; maxRssMb: number; cpuSeconds: number; sysSeconds: number; ok: boolean; appended: number; bytes: number; seen: number; errors: string[] }
+interface ChildArgs { labDir: string; addresses: string[]; targets: string[]; store: string; concurrency: number; warmTargets?: string[] }
+interface ChildResult { seconds: number; maxRssMb: number; cpuSeconds: number; sysSeconds: number; mainThreadCpu: number; windowBusy: number; windowSoftirq: number; ok: boolean; appended: number; bytes: number; seen: number; errors: string[] }
 
 function systemOf(info: DovecotInfo): SystemConfig {
   return { name: info.system, imap: { host: LAB_HOST, port: info.imapPort, tls: 'none', admin: { user: info.masterUser, password: new Secret(info.masterPassword), mode: 'master' } } };
@@ -97,7 +105,15 @@ async function sqlCpuMeter(): Promise<(() => string) | undefined> {
     .map(([k, [n, t]]) => `    ${(t / 1e6).toFixed(3)} s ${n}x ${k}`).join('\n')}`;
 }
 
+/** The main thread's CPU seconds (user + system, /proc/self/task/PID/stat): the rest of the process' CPU is V8's compiler and GC helpers and libuv's pool. */
+function mainThreadCpu(): number {
+  const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
 async function child(a: ChildArgs): Promise<void> {
+  // Diagnostic only: MB_BENCH_NICE=N runs the engine at that nice value (needs root below 0).
+  if (process.env.MB_BENCH_NICE) setPriority(Number(process.env.MB_BENCH_NICE));
   const meter = await sqlCpuMeter();
   const lab = attachLab(a.labDir);
   const store = await openStore({ sqlite: a.store });
@@ -116,16 +132,25 @@ async function child(a: ChildArgs): Promise<void> {
       ...(laneMin > 0 ? { laneMinMessages: laneMin } : {}),
       ...(share === '1' || share === '0' ? { shareReader: share === '1' } : {}),
     };
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
     const cloud = lab.dovecot.cloud;
     // A per-user target login (as in the users CSV), so every run starts on an empty target user.
-    const users = a.addresses.map((address, i) => ({ address, target: { user: `${a.targets[i]!}*${cloud.masterUser}`, password: new Secret(cloud.masterPassword) } }));
+    const usersFor = (targets: string[]) => a.addresses.map((address, i) => ({ address, target: { user: `${targets[i]!}*${cloud.masterUser}`, password: new Secret(cloud.masterPassword) } }));
+    if (a.warmTargets) {
+      // MB_BENCH_WARM=1: the same copy once before the clock starts, into other target users with a state of its own,
+      // so the timed run finds V8's compiled code warm (a long-running `serve` worker, not a CLI run).
+      const warmStore = await openStore({ sqlite: `${a.store}.warm` });
+      try { await migrateUsers({ ...deps, db: warmStore.db }, usersFor(a.warmTargets), { concurrency: a.concurrency }); } finally { await warmStore.close(); }
+    }
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    const users = usersFor(a.targets);
     const timeline: string[] = [];
     const stat = () => readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
     let last = stat();
     const tick = process.env.MB_BENCH_TIMELINE === '1' ? setInterval(() => { const b = stat(); timeline.push(`${((b[3]! - last[3]!) / 25).toFixed(1)}/${((b[4]! - last[4]!) / 25).toFixed(1)}`); last = b; }, 250) : undefined;
     const mono0 = process.hrtime.bigint();
+    const stat0 = stat();
+    const main0 = mainThreadCpu();
     const reports: UserPassReport[] = await migrateUsers(deps, users, { concurrency: a.concurrency });
     const seconds = (performance.now() - t0) / 1000;
     if (process.env.MB_BENCH_TIMELINE === '1') process.stderr.write(`  window (CLOCK_MONOTONIC s): ${Number(mono0) / 1e9} ${Number(process.hrtime.bigint()) / 1e9} pid ${process.pid}\n`);
@@ -134,8 +159,11 @@ async function child(a: ChildArgs): Promise<void> {
       process.stderr.write(`  idle/iowait cores per 250 ms: ${timeline.join(' ')}\n  user seconds: ${reports.map((r) => (r.ms / 1000).toFixed(2)).join(' ')}\n`);
     }
     const cpu = process.cpuUsage(cpu0);
+    const stat1 = stat();
+    const busy = (f: number[]) => f.reduce((x, y) => x + y, 0) - f[3]! - f[4]!;
     const out: ChildResult = {
       seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6, sysSeconds: cpu.system / 1e6,
+      mainThreadCpu: mainThreadCpu() - main0, windowBusy: (busy(stat1) - busy(stat0)) / 100, windowSoftirq: (stat1[6]! - stat0[6]!) / 100,
       ok: reports.every((r) => r.ok),
       appended: reports.reduce((n, r) => n + r.totals.appended, 0),
       bytes: reports.reduce((n, r) => n + r.totals.appendedBytes, 0),
@@ -198,10 +226,10 @@ const f2 = (n: number) => n.toFixed(2);
 const MB = 1048576;
 
 /** CPU seconds the whole machine spent busy so far (all cores, /proc/stat): servers, kernel and clients alike. */
-function machineBusy(): number {
+function machineBusy(): { busy: number; softirq: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
   const idle = (f[3] ?? 0) + (f[4] ?? 0);
-  return (f.reduce((a, b) => a + b, 0) - idle) / 100;
+  return { busy: (f.reduce((a, b) => a + b, 0) - idle) / 100, softirq: (f[6] ?? 0) / 100 };
 }
 
 /** The lab's Dovecot masters, for the servers' CPU per run (set once the lab runs). */
@@ -212,12 +240,13 @@ let masters: { legacy: number; cloud: number } | undefined;
  * machine) and each Dovecot's own (all its processes, exited imap processes included: proc-peak.ts treeCpu),
  * which do not depend on what else runs on the machine.
  */
-async function withMachineCpu<T>(fn: () => Promise<T>): Promise<T & { machineCpu: number; sourceCpu: number; targetCpu: number }> {
+async function withMachineCpu<T>(fn: () => Promise<T>): Promise<T & { machineCpu: number; machineSoftirq: number; sourceCpu: number; targetCpu: number }> {
   const before = machineBusy();
   const s0 = masters ? treeCpu(masters.legacy) : 0;
   const t0 = masters ? treeCpu(masters.cloud) : 0;
   const x = await fn();
-  return { ...x, machineCpu: machineBusy() - before, sourceCpu: masters ? treeCpu(masters.legacy) - s0 : 0, targetCpu: masters ? treeCpu(masters.cloud) - t0 : 0 };
+  const after = machineBusy();
+  return { ...x, machineCpu: after.busy - before.busy, machineSoftirq: after.softirq - before.softirq, sourceCpu: masters ? treeCpu(masters.legacy) - s0 : 0, targetCpu: masters ? treeCpu(masters.cloud) - t0 : 0 };
 }
 
 function rate(label: string, messages: number, bytes: number, seconds: number, rssMb: number, cpu: number, rssNote = ''): string {
@@ -242,7 +271,10 @@ async function main(): Promise<void> {
     const lab = await bl.start();
     const pidOf = (name: string) => lab.servers.find((x) => x.name === name)?.pid ?? 0;
     masters = { legacy: pidOf('dovecot-legacy'), cloud: pidOf('dovecot-cloud') };
+    const wants = (c: string) => !only || only.includes(c);
     const [big, ...par] = await newMigrationUsers(lab, 1 + mailboxes, 'bench');
+    // Case (c): case (b) with mailboxes as large as (a)'s, the issue's reference mailbox (loaded only when (c) runs).
+    const large = wants('c') ? await newMigrationUsers(lab, mailboxes, 'benchl') : [];
     const sources = new Map<string, MailboxDigest>();
     const load = async (address: string, count: number, seed: number) => {
       const s = await masterSession(lab.dovecot.legacy, address);
@@ -252,10 +284,11 @@ async function main(): Promise<void> {
     };
     await load(big!.address, messages, 1);
     for (let i = 0; i < par.length; i += 4) await Promise.all(par.slice(i, i + 4).map((u, j) => load(u.address, each, 100 + i + j)));
+    for (let i = 0; i < large.length; i += 4) await Promise.all(large.slice(i, i + 4).map((u, j) => load(u.address, messages, 200 + i + j)));
     const bigSrc = sources.get(big!.address)!;
     say(`setup (not timed): lab started, corpus loaded and read back in ${f1((performance.now() - t0) / 1000)} s; `
       + `large mailbox ${bigSrc.messages} messages, ${f1(bigSrc.bytes / MB)} MB, ${bigSrc.folders.size} non-empty folders; `
-      + `${par.length} x ${each} messages for the parallel case`);
+      + `${par.length} x ${each} messages for the parallel case${large.length ? `, ${large.length} x ${messages} for case (c)` : ''}`);
 
     // ---- rounds: each case once per round, mailbridge and dsync back to back into fresh
     // targets, the order swapped every round (ABBA) so neither always runs under the other's
@@ -270,9 +303,10 @@ async function main(): Promise<void> {
     const cases = [
       { name: '(a)', label: '1 mailbox', sources: [big!.address], concurrency: 1 },
       { name: '(b)', label: `${par.length} mailboxes`, sources: par.map((u) => u.address), concurrency: par.length },
+      { name: '(c)', label: `${large.length} mailboxes x ${messages}`, sources: large.map((u) => u.address), concurrency: large.length },
     ];
     let deltaStore: { store: string; targets: string[] } | undefined;
-    for (const c of cases.filter((x) => !only || only.includes(x.name[1]!))) {
+    for (const c of cases.filter((x) => wants(x.name[1]!))) {
       const msgs = c.sources.reduce((n, a) => n + sources.get(a)!.messages, 0);
       const bytes = c.sources.reduce((n, a) => n + sources.get(a)!.bytes, 0);
       const ratios: number[] = [];
@@ -284,8 +318,8 @@ async function main(): Promise<void> {
         const vTargets = variant ? await fresh(c.sources.length) : [];
         const store = join(dir, `state-${c.name[1]}-${r}.db`);
         deltaStore ??= { store, targets: mbTargets };
-        const runMbWith = async (targets: string[], st: string, env?: Record<string, string>) => {
-          const x = await runChild({ labDir: dir, addresses: c.sources, targets, store: st, concurrency: c.concurrency }, profileDir, env);
+        const runMbWith = async (targets: string[], st: string, env?: Record<string, string>, warmTargets?: string[]) => {
+          const x = await runChild({ labDir: dir, addresses: c.sources, targets, store: st, concurrency: c.concurrency, ...(warmTargets ? { warmTargets } : {}) }, profileDir, env);
           if (x.errors.length) say(`  mailbridge errors: ${x.errors.join('; ')}`);
           return x;
         };
@@ -298,7 +332,8 @@ async function main(): Promise<void> {
         const measured = <T>(label: string, fn: () => Promise<T>) => { warm(label); return withMachineCpu(fn); };
         const runMb = () => runMbWith(mbTargets, store);
         // The variant runs on the other side of dsync from the default run: A D B, then B D A.
-        const runV = () => runMbWith(vTargets, join(dir, `state-${c.name[1]}-${r}-v.db`), variant);
+        const vWarm = variant?.MB_BENCH_WARM === '1' ? await fresh(c.sources.length) : undefined;
+        const runV = () => runMbWith(vTargets, join(dir, `state-${c.name[1]}-${r}-v.db`), variant, vWarm);
         const vFirst = variant && r % 2 === 1 ? await measured('the variant', runV) : undefined;
         const runDs = async () => {
           const t = performance.now();
@@ -314,10 +349,10 @@ async function main(): Promise<void> {
         const vr = vFirst ?? (variant ? await measured('the variant', runV) : undefined);
         const rss = ds.rs.reduce((n, x) => n + x.peakRssMb, 0);
         say(`${c.name} round ${r + 1} (${order}), load average ${loadavg().map(f2).join(' ')}`);
-        say(rate(`  mailbridge ${c.label}`, msgs, bytes, mbr.seconds, mbr.maxRssMb, mbr.cpuSeconds) + ` (${f2(mbr.sysSeconds)} s of it in the kernel; appended ${mbr.appended})`);
+        say(rate(`  mailbridge ${c.label}`, msgs, bytes, mbr.seconds, mbr.maxRssMb, mbr.cpuSeconds) + ` (${f2(mbr.sysSeconds)} s of it in the kernel, ${f2(mbr.mainThreadCpu)} s on the main thread; appended ${mbr.appended})`);
         say(rate(`  dsync      ${c.label}`, msgs, bytes, ds.seconds, rss, ds.cpu,
           ds.rs.length > 1 ? ` (sum of ${ds.rs.length} doveadm processes, max one ${Math.max(...ds.rs.map((x) => x.peakRssMb)).toFixed(0)} MB, sampled)` : ' (doveadm, sampled)'));
-        say(`  machine CPU busy (all processes, servers included): mailbridge run ${f1(mbr.machineCpu)} s, dsync run ${f1(ds.machineCpu)} s`);
+        say(`  machine CPU busy (all processes, servers included): mailbridge run ${f1(mbr.machineCpu)} s (its timed window ${f1(mbr.windowBusy)} s, softirq ${f2(mbr.windowSoftirq)} s), dsync run ${f1(ds.machineCpu)} s (softirq ${f2(ds.machineSoftirq)} s)`);
         const per = (s: number) => `${(s / msgs * 1000).toFixed(3)} ms/msg`;
         say(`  CPU per tool (client + source Dovecot + target Dovecot): mailbridge ${f2(mbr.cpuSeconds)} + ${f2(mbr.sourceCpu)} + ${f2(mbr.targetCpu)} = `
           + `${f2(mbr.cpuSeconds + mbr.sourceCpu + mbr.targetCpu)} s (${per(mbr.cpuSeconds + mbr.sourceCpu + mbr.targetCpu)}); `
