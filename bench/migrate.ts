@@ -105,6 +105,16 @@ async function sqlCpuMeter(): Promise<(() => string) | undefined> {
     .map(([k, [n, t]]) => `    ${(t / 1e6).toFixed(3)} s ${n}x ${k}`).join('\n')}`;
 }
 
+/** The machine's CPU times so far (the first line of /proc/stat, in ticks of 10 ms: user nice system idle iowait irq softirq ...). */
+function cpuTimes(): number[] {
+  return readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+}
+
+/** Busy (neither idle nor iowait) and softirq seconds of cpuTimes() figures. */
+function busyOf(f: readonly number[]): { busy: number; softirq: number } {
+  return { busy: (f.reduce((a, b) => a + b, 0) - (f[3] ?? 0) - (f[4] ?? 0)) / 100, softirq: (f[6] ?? 0) / 100 };
+}
+
 /** The main thread's CPU seconds (user + system, /proc/self/task/PID/stat): the rest of the process' CPU is V8's compiler and GC helpers and libuv's pool. */
 function mainThreadCpu(): number {
   const f = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -137,7 +147,7 @@ async function child(a: ChildArgs): Promise<void> {
     const usersFor = (targets: string[]) => a.addresses.map((address, i) => ({ address, target: { user: `${targets[i]!}*${cloud.masterUser}`, password: new Secret(cloud.masterPassword) } }));
     if (a.warmTargets) {
       // MB_BENCH_WARM=1: the same copy once before the clock starts, into other target users with a state of its own,
-      // so the timed run finds V8's compiled code warm (a long-running `serve` worker, not a CLI run).
+      // so the timed run finds V8's compiled code warm, as the later users of a long run do.
       const warmStore = await openStore({ sqlite: `${a.store}.warm` });
       try { await migrateUsers({ ...deps, db: warmStore.db }, usersFor(a.warmTargets), { concurrency: a.concurrency }); } finally { await warmStore.close(); }
     }
@@ -145,7 +155,7 @@ async function child(a: ChildArgs): Promise<void> {
     const t0 = performance.now();
     const users = usersFor(a.targets);
     const timeline: string[] = [];
-    const stat = () => readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const stat = cpuTimes;
     let last = stat();
     const tick = process.env.MB_BENCH_TIMELINE === '1' ? setInterval(() => { const b = stat(); timeline.push(`${((b[3]! - last[3]!) / 25).toFixed(1)}/${((b[4]! - last[4]!) / 25).toFixed(1)}`); last = b; }, 250) : undefined;
     const mono0 = process.hrtime.bigint();
@@ -159,11 +169,10 @@ async function child(a: ChildArgs): Promise<void> {
       process.stderr.write(`  idle/iowait cores per 250 ms: ${timeline.join(' ')}\n  user seconds: ${reports.map((r) => (r.ms / 1000).toFixed(2)).join(' ')}\n`);
     }
     const cpu = process.cpuUsage(cpu0);
-    const stat1 = stat();
-    const busy = (f: number[]) => f.reduce((x, y) => x + y, 0) - f[3]! - f[4]!;
+    const [w0, w1] = [busyOf(stat0), busyOf(stat())];
     const out: ChildResult = {
       seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6, sysSeconds: cpu.system / 1e6,
-      mainThreadCpu: mainThreadCpu() - main0, windowBusy: (busy(stat1) - busy(stat0)) / 100, windowSoftirq: (stat1[6]! - stat0[6]!) / 100,
+      mainThreadCpu: mainThreadCpu() - main0, windowBusy: w1.busy - w0.busy, windowSoftirq: w1.softirq - w0.softirq,
       ok: reports.every((r) => r.ok),
       appended: reports.reduce((n, r) => n + r.totals.appended, 0),
       bytes: reports.reduce((n, r) => n + r.totals.appendedBytes, 0),
@@ -227,9 +236,7 @@ const MB = 1048576;
 
 /** CPU seconds the whole machine spent busy so far (all cores, /proc/stat): servers, kernel and clients alike. */
 function machineBusy(): { busy: number; softirq: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const idle = (f[3] ?? 0) + (f[4] ?? 0);
-  return { busy: (f.reduce((a, b) => a + b, 0) - idle) / 100, softirq: (f[6] ?? 0) / 100 };
+  return busyOf(cpuTimes());
 }
 
 /** The lab's Dovecot masters, for the servers' CPU per run (set once the lab runs). */
