@@ -155,11 +155,10 @@ async function child(a: ChildArgs): Promise<void> {
     const t0 = performance.now();
     const users = usersFor(a.targets);
     const timeline: string[] = [];
-    const stat = cpuTimes;
-    let last = stat();
-    const tick = process.env.MB_BENCH_TIMELINE === '1' ? setInterval(() => { const b = stat(); timeline.push(`${((b[3]! - last[3]!) / 25).toFixed(1)}/${((b[4]! - last[4]!) / 25).toFixed(1)}`); last = b; }, 250) : undefined;
+    const stat0 = cpuTimes();
+    let last = stat0;
+    const tick = process.env.MB_BENCH_TIMELINE === '1' ? setInterval(() => { const b = cpuTimes(); timeline.push(`${((b[3]! - last[3]!) / 25).toFixed(1)}/${((b[4]! - last[4]!) / 25).toFixed(1)}`); last = b; }, 250) : undefined;
     const mono0 = process.hrtime.bigint();
-    const stat0 = stat();
     const main0 = mainThreadCpu();
     const reports: UserPassReport[] = await migrateUsers(deps, users, { concurrency: a.concurrency });
     const seconds = (performance.now() - t0) / 1000;
@@ -169,7 +168,7 @@ async function child(a: ChildArgs): Promise<void> {
       process.stderr.write(`  idle/iowait cores per 250 ms: ${timeline.join(' ')}\n  user seconds: ${reports.map((r) => (r.ms / 1000).toFixed(2)).join(' ')}\n`);
     }
     const cpu = process.cpuUsage(cpu0);
-    const [w0, w1] = [busyOf(stat0), busyOf(stat())];
+    const [w0, w1] = [busyOf(stat0), busyOf(cpuTimes())];
     const out: ChildResult = {
       seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, cpuSeconds: (cpu.user + cpu.system) / 1e6, sysSeconds: cpu.system / 1e6,
       mainThreadCpu: mainThreadCpu() - main0, windowBusy: w1.busy - w0.busy, windowSoftirq: w1.softirq - w0.softirq,
